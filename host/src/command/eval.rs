@@ -1,0 +1,85 @@
+//! `andon eval`: one component, one evidence document.
+
+use andon_host::evidence::{self, DEFAULT_MAX_EVIDENCE_BYTES};
+use andon_host::{AndonEngine, Decision, GuestRequest, Incident, Limits, LoadedComponent};
+use serde_json::json;
+
+use super::{print_json, read_input};
+use crate::cli::Format;
+use crate::cli::eval::EvalArgs;
+use crate::exit::Exit;
+
+pub fn run(args: &EvalArgs) -> anyhow::Result<Exit> {
+    let bytes = read_input(&args.component)?;
+    let evidence_bytes = read_input(&args.evidence)?;
+    let incident = Incident::from_bytes(&evidence_bytes, DEFAULT_MAX_EVIDENCE_BYTES)?;
+    let mut request = GuestRequest::from_incident(&incident);
+    if let Some(path) = &args.settings {
+        let settings = evidence::parse_strict("settings", &read_input(path)?, DEFAULT_MAX_EVIDENCE_BYTES)?;
+        request = request.with_settings(&settings);
+    }
+    let engine = AndonEngine::new()?;
+    let component = LoadedComponent::load(&engine, &bytes)?;
+    let limits = Limits {
+        fuel: args.fuel,
+        memory_bytes: args.memory_mib << 20,
+        deadline_ms: args.deadline_ms,
+        ..Limits::default()
+    };
+    let evaluation = component.evaluate(&engine, &request, &limits)?;
+    match args.format {
+        Format::Json => print_json(&json!({
+            "component": {
+                "path": args.component.display().to_string(),
+                "sha256": evaluation.component_sha256,
+                "world": evaluation.world.qualified(),
+            },
+            "incident_id": incident.envelope.incident_id,
+            "evidence_sha256": incident.sha256,
+            "decision": evaluation.decision,
+            "output_sha256": evaluation.output_sha256,
+            "fuel_consumed": evaluation.fuel_consumed,
+            "limits": evaluation.limits,
+            "engine": {
+                "wasmtime": engine.settings().wasmtime,
+                "config_digest": engine.config_digest(),
+            },
+        }))?,
+        Format::Text => print_text(&args.component.display().to_string(), &incident, &evaluation.decision, &evaluation),
+    }
+    Ok(match evaluation.decision {
+        Decision::Refused { .. } => Exit::Refused,
+        _ => Exit::Ok,
+    })
+}
+
+fn print_text(path: &str, incident: &Incident, decision: &Decision, evaluation: &andon_host::Evaluation) {
+    println!("component  {path}");
+    println!("sha256     {}", evaluation.component_sha256);
+    println!("incident   {} ({}, {})", incident.envelope.incident_id, incident.envelope.kind, incident.envelope.severity.as_str());
+    println!("evidence   sha256 {}", incident.sha256);
+    println!("outcome    {}", decision.outcome());
+    match decision {
+        Decision::Pass { .. } => {}
+        Decision::Plan { plan } => {
+            println!("recipe     {}", plan.recipe_id);
+            for (i, step) in plan.steps.iter().enumerate() {
+                let params: Vec<String> = step.parameters.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
+                println!("  step {}: {} {}", i + 1, step.action, params.join(" "));
+            }
+        }
+        Decision::Refused { refusal } => {
+            println!("reason     {}", refusal.reason);
+            for m in &refusal.missing {
+                println!("missing    {} ({})", m.name, m.status);
+            }
+            println!("next step  {}", refusal.next_lawful_step);
+            println!("policy     {}", refusal.policy_reference);
+        }
+    }
+    for check in decision.checks() {
+        println!("  [{}] {}: {}", if check.passed { "pass" } else { "FAIL" }, check.name, check.detail);
+    }
+    println!("fuel       {}", evaluation.fuel_consumed);
+    println!("output     sha256 {}", evaluation.output_sha256);
+}
