@@ -64,8 +64,18 @@ pub fn parse_strict(what: &str, bytes: &[u8], max_bytes: usize) -> Result<Value,
     let value = StrictSeed { depth: 0 }
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| InputError::Json { what: what.into(), message: e.to_string() })?;
+        .map_err(|e| InputError::Json { what: what.into(), message: explain(e) })?;
     Ok(value)
+}
+
+/// serde_json's messages, made explicit where they are terse.
+fn explain(err: serde_json::Error) -> String {
+    let message = err.to_string();
+    if message.contains("surrogate") || message.contains("hex escape") {
+        format!("lone or invalid UTF-16 surrogate in a \\u escape ({message})")
+    } else {
+        message
+    }
 }
 
 /// RFC 8785 canonical bytes of a value.

@@ -1,0 +1,2 @@
+;; A valid component that implements no Andon world.
+(component)
