@@ -98,8 +98,7 @@ pub mod bindings {
 pub use wit_bindgen::rt as __rt;
 
 pub use bindings::gate::andon::policy::types::{
-    Check, Envelope, GateVerdict, MissingPrerequisite, Param, Plan, RecipeVerdict, Refusal,
-    Request, Severity, Step,
+    Check, Envelope, GateVerdict, MissingPrerequisite, Param, Plan, RecipeVerdict, Refusal, Request, Severity, Step,
 };
 
 /// Everything a gate author needs.
@@ -203,11 +202,7 @@ impl Request {
     /// Builds a request for native unit tests (settings `{}`).
     pub fn for_test(incident_id: &str, kind: &str, severity: Severity, evidence: &str) -> Request {
         Request {
-            envelope: Envelope {
-                incident_id: incident_id.to_string(),
-                kind: kind.to_string(),
-                severity,
-            },
+            envelope: Envelope { incident_id: incident_id.to_string(), kind: kind.to_string(), severity },
             evidence: evidence.to_string(),
             settings: String::from("{}"),
         }
@@ -301,10 +296,7 @@ impl Plan {
     ) -> Plan {
         self.steps.push(Step {
             action: action.into(),
-            parameters: parameters
-                .into_iter()
-                .map(|(name, value)| Param { name: name.to_string(), value })
-                .collect(),
+            parameters: parameters.into_iter().map(|(name, value)| Param { name: name.to_string(), value }).collect(),
         });
         self
     }

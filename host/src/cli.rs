@@ -1,5 +1,6 @@
 //! Argument definitions (clap). Handlers live in `command`.
 
+pub mod demo;
 pub mod eval;
 pub mod inspect;
 
@@ -22,6 +23,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Show a component's hash, world, imports and exports.
     Inspect(inspect::InspectArgs),
+    /// Run every shipped gate and recipe on its golden cases and print the decisions.
+    Demo(demo::DemoArgs),
 }
 
 /// Output format.

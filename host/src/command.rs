@@ -1,5 +1,6 @@
 //! Command handlers: call the library, print, return the exit code.
 
+mod demo;
 mod eval;
 mod inspect;
 
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Eval(args) => eval::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Demo(args) => demo::run(&args),
     }
 }
 

@@ -106,7 +106,8 @@ fn precheck(bytes: &[u8]) -> Result<()> {
     }
     if wasmparser::Parser::is_core_wasm(bytes) {
         return Err(Error::InvalidComponent {
-            reason: "this is a core WebAssembly module, not a component; turn it into a component with wit-component".into(),
+            reason: "this is a core WebAssembly module, not a component; turn it into a component with wit-component"
+                .into(),
         });
     }
     if !wasmparser::Parser::is_component(bytes) {
@@ -126,9 +127,9 @@ fn describe(engine: &AndonEngine, component: &Component, bytes: &[u8]) -> Compon
     let mut type_imports = Vec::new();
     for (name, item) in ty.imports(engine.wasmtime()) {
         let types_only = match &item.ty {
-            ComponentItem::ComponentInstance(instance) => instance
-                .exports(engine.wasmtime())
-                .all(|(_, export)| matches!(export.ty, ComponentItem::Type(_))),
+            ComponentItem::ComponentInstance(instance) => {
+                instance.exports(engine.wasmtime()).all(|(_, export)| matches!(export.ty, ComponentItem::Type(_)))
+            }
             ComponentItem::Type(_) => true,
             _ => false,
         };
@@ -220,13 +221,12 @@ impl LoadedComponent {
             ),
         })?;
         let linker: Linker<StoreState> = Linker::new(engine.wasmtime());
-        let instance_pre: InstancePre<StoreState> = linker
-            .instantiate_pre(&component)
-            .map_err(|e| Error::InvalidComponent { reason: format!("{e:#}") })?;
+        let instance_pre: InstancePre<StoreState> =
+            linker.instantiate_pre(&component).map_err(|e| Error::InvalidComponent { reason: format!("{e:#}") })?;
         let pre = match world {
-            World::Gate => Pre::Gate(
-                GatePre::new(instance_pre).map_err(|e| Error::InvalidComponent { reason: format!("{e:#}") })?,
-            ),
+            World::Gate => {
+                Pre::Gate(GatePre::new(instance_pre).map_err(|e| Error::InvalidComponent { reason: format!("{e:#}") })?)
+            }
             World::Recipe => Pre::Recipe(
                 RecipePre::new(instance_pre).map_err(|e| Error::InvalidComponent { reason: format!("{e:#}") })?,
             ),

@@ -149,11 +149,7 @@ impl From<wit::Refusal> for Refusal {
         Refusal {
             reason: r.reason,
             checks: r.checks.into_iter().map(Check::from).collect(),
-            missing: r
-                .missing
-                .into_iter()
-                .map(|m| MissingPrerequisite { name: m.name, status: m.status })
-                .collect(),
+            missing: r.missing.into_iter().map(|m| MissingPrerequisite { name: m.name, status: m.status }).collect(),
             next_lawful_step: r.next_lawful_step,
             policy_reference: r.policy_reference,
         }

@@ -70,12 +70,7 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions {
-            pooling: true,
-            pool_instances: 32,
-            pool_max_memory_bytes: 256 << 20,
-            max_wasm_stack: 512 << 10,
-        }
+        EngineOptions { pooling: true, pool_instances: 32, pool_max_memory_bytes: 256 << 20, max_wasm_stack: 512 << 10 }
     }
 }
 

@@ -12,7 +12,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The component imports something outside the Andon worlds.
-    #[error("component refused at load: it imports `{import}`, which is outside the andon:policy worlds (guests get no WASI, clock or randomness)")]
+    #[error(
+        "component refused at load: it imports `{import}`, which is outside the andon:policy worlds (guests get no WASI, clock or randomness)"
+    )]
     RefusedImport {
         /// The offending import name, e.g. `wasi:clocks/monotonic-clock@0.2.0`.
         import: String,

@@ -146,10 +146,7 @@ impl LoadedComponent {
     /// [`Error::Engine`]. A refusal is not an error: it is a [`Decision`].
     pub fn evaluate(&self, engine: &AndonEngine, request: &GuestRequest, limits: &Limits) -> Result<Evaluation> {
         let memory_limit = usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX);
-        let mut store = Store::new(
-            engine.wasmtime(),
-            StoreState { limiter: Limiter { memory_limit, denied: None } },
-        );
+        let mut store = Store::new(engine.wasmtime(), StoreState { limiter: Limiter { memory_limit, denied: None } });
         store.limiter(|state| &mut state.limiter);
         store.set_fuel(limits.fuel).map_err(|e| Error::Engine(format!("{e:#}")))?;
         let ticks = limits.deadline_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1);
@@ -162,10 +159,7 @@ impl LoadedComponent {
                 gate.andon_policy_policy_gate().call_check(&mut store, &wit_request).map(Decision::from)
             }),
             Pre::Recipe(pre) => pre.instantiate(&mut store).and_then(|recipe| {
-                recipe
-                    .andon_policy_remediation_recipe()
-                    .call_plan(&mut store, &wit_request)
-                    .map(Decision::from)
+                recipe.andon_policy_remediation_recipe().call_plan(&mut store, &wit_request).map(Decision::from)
             }),
         };
         let remaining = store.get_fuel().unwrap_or(0);

@@ -117,9 +117,7 @@ struct StrictVisitor {
 
 fn number_from_f64<E: de::Error>(v: f64) -> Result<Value, E> {
     if !v.is_finite() || v.abs() > MAX_SAFE_NUMBER {
-        return Err(E::custom(format_args!(
-            "number {v} is beyond ±2^53 and cannot be represented exactly"
-        )));
+        return Err(E::custom(format_args!("number {v} is beyond ±2^53 and cannot be represented exactly")));
     }
     serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
 }
@@ -292,12 +290,6 @@ impl Incident {
         let evidence_json = String::from_utf8(canonical_bytes(evidence)).expect("canonical JSON is UTF-8");
         let canonical = canonical_bytes(&document);
         let sha256 = sha256_hex(&canonical);
-        Ok(Incident {
-            envelope: Envelope { incident_id, kind, severity },
-            document,
-            canonical,
-            sha256,
-            evidence_json,
-        })
+        Ok(Incident { envelope: Envelope { incident_id, kind, severity }, document, canonical, sha256, evidence_json })
     }
 }

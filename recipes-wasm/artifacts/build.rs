@@ -78,9 +78,8 @@ fn main() {
     let mut shipped = String::new();
     let mut tests = String::new();
     for guest in &guests {
-        let core = target_dir
-            .join("wasm32-unknown-unknown/guest")
-            .join(format!("{}.wasm", guest.package.replace('-', "_")));
+        let core =
+            target_dir.join("wasm32-unknown-unknown/guest").join(format!("{}.wasm", guest.package.replace('-', "_")));
         let module = std::fs::read(&core).unwrap_or_else(|e| panic!("reading {}: {e}", core.display()));
         let component = wit_component::ComponentEncoder::default()
             .module(&module)
@@ -94,9 +93,10 @@ fn main() {
         if guest.shipped {
             writeln!(
                 shipped,
-                "    ShippedComponent {{ id: {:?}, package: {:?}, role: {role}, bytes: include_bytes!({:?}) }},",
+                "    ShippedComponent {{ id: {:?}, package: {:?}, role: {role}, path: {:?}, bytes: include_bytes!({:?}) }},",
                 guest.id,
                 guest.package,
+                path.display().to_string(),
                 path.display().to_string()
             )
             .unwrap();

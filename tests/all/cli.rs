@@ -104,7 +104,8 @@ fn malformed_evidence_json_exits_3_with_a_clear_message() {
 #[test]
 fn duplicate_keys_in_evidence_exit_3() {
     let dir = tempfile::tempdir().unwrap();
-    let evidence = write(&dir, "dup.json", r#"{"incident_id":"A","incident_id":"B","kind":"k","severity":"low","evidence":{}}"#);
+    let evidence =
+        write(&dir, "dup.json", r#"{"incident_id":"A","incident_id":"B","kind":"k","severity":"low","evidence":{}}"#);
     andon()
         .args(["eval", "-c", andon_recipes::shipped("approval-threshold").unwrap().path, "-e"])
         .arg(&evidence)

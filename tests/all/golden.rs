@@ -25,9 +25,7 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 }
 
 #[rstest]
-fn golden_case_is_decided_as_expected_and_deterministically(
-    #[files("../recipes-wasm/golden/*/*.json")] path: PathBuf,
-) {
+fn golden_case_is_decided_as_expected_and_deterministically(#[files("../recipes-wasm/golden/*/*.json")] path: PathBuf) {
     let component_id = path.parent().unwrap().file_name().unwrap().to_str().unwrap().to_string();
     let case: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let incident_bytes = serde_json::to_vec(&case["incident"]).unwrap();

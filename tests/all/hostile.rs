@@ -7,9 +7,7 @@ use rstest::rstest;
 use crate::support::{hostile, request, wat};
 
 fn attack(name: &str) -> String {
-    format!(
-        r#"{{"incident_id":"INC-H-1","kind":"hostile","severity":"low","evidence":{{"attack":"{name}"}}}}"#
-    )
+    format!(r#"{{"incident_id":"INC-H-1","kind":"hostile","severity":"low","evidence":{{"attack":"{name}"}}}}"#)
 }
 
 #[rstest]

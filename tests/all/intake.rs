@@ -49,9 +49,18 @@ fn deep_nesting_is_refused() {
 
 #[rstest]
 #[case::missing_incident_id(r#"{"kind":"k","severity":"low","evidence":{}}"#, "field `incident_id` is missing")]
-#[case::severity_not_known(r#"{"incident_id":"I","kind":"k","severity":"urgent","evidence":{}}"#, "field `severity` must be one of")]
-#[case::kind_not_a_string(r#"{"incident_id":"I","kind":7,"severity":"low","evidence":{}}"#, "field `kind` must be a string")]
-#[case::evidence_not_an_object(r#"{"incident_id":"I","kind":"k","severity":"low","evidence":[1]}"#, "field `evidence` must be a JSON object")]
+#[case::severity_not_known(
+    r#"{"incident_id":"I","kind":"k","severity":"urgent","evidence":{}}"#,
+    "field `severity` must be one of"
+)]
+#[case::kind_not_a_string(
+    r#"{"incident_id":"I","kind":7,"severity":"low","evidence":{}}"#,
+    "field `kind` must be a string"
+)]
+#[case::evidence_not_an_object(
+    r#"{"incident_id":"I","kind":"k","severity":"low","evidence":[1]}"#,
+    "field `evidence` must be a JSON object"
+)]
 #[case::root_not_an_object("[1,2]", "must be a JSON object")]
 fn incomplete_envelope_is_refused_naming_the_field(#[case] text: &str, #[case] needle: &str) {
     let err = Incident::from_bytes(text.as_bytes(), 1 << 20).unwrap_err();
@@ -60,8 +69,16 @@ fn incomplete_envelope_is_refused_naming_the_field(#[case] text: &str, #[case] n
 
 #[test]
 fn evidence_hash_ignores_key_order_and_whitespace() {
-    let a = Incident::from_bytes(br#"{"incident_id":"I","kind":"k","severity":"low","evidence":{"b":1,"a":[1.0,2]}}"#, 1 << 20).unwrap();
-    let b = Incident::from_bytes(b"{ \"evidence\" : {\"a\":[1,2], \"b\":1},\n \"severity\":\"low\",\"kind\":\"k\",\"incident_id\":\"I\" }", 1 << 20).unwrap();
+    let a = Incident::from_bytes(
+        br#"{"incident_id":"I","kind":"k","severity":"low","evidence":{"b":1,"a":[1.0,2]}}"#,
+        1 << 20,
+    )
+    .unwrap();
+    let b = Incident::from_bytes(
+        b"{ \"evidence\" : {\"a\":[1,2], \"b\":1},\n \"severity\":\"low\",\"kind\":\"k\",\"incident_id\":\"I\" }",
+        1 << 20,
+    )
+    .unwrap();
     assert_eq!(a.canonical, b.canonical);
     assert_eq!(a.sha256, b.sha256);
     assert_eq!(a.evidence_json, r#"{"a":[1,2],"b":1}"#);

@@ -56,7 +56,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Exit> {
 fn print_text(path: &str, incident: &Incident, decision: &Decision, evaluation: &andon_host::Evaluation) {
     println!("component  {path}");
     println!("sha256     {}", evaluation.component_sha256);
-    println!("incident   {} ({}, {})", incident.envelope.incident_id, incident.envelope.kind, incident.envelope.severity.as_str());
+    println!(
+        "incident   {} ({}, {})",
+        incident.envelope.incident_id,
+        incident.envelope.kind,
+        incident.envelope.severity.as_str()
+    );
     println!("evidence   sha256 {}", incident.sha256);
     println!("outcome    {}", decision.outcome());
     match decision {

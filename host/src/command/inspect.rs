@@ -34,8 +34,18 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Exit> {
             println!("sha256   {}", info.sha256);
             println!("size     {} bytes", info.size);
             println!("world    {}", info.world.as_deref().unwrap_or("(none)"));
-            println!("imports  {}", if info.imports.is_empty() { "(none)".to_string() } else { info.imports.join(", ") });
-            println!("types    {}", if info.type_imports.is_empty() { "(none)".to_string() } else { info.type_imports.join(", ") + " (type-only)" });
+            println!(
+                "imports  {}",
+                if info.imports.is_empty() { "(none)".to_string() } else { info.imports.join(", ") }
+            );
+            println!(
+                "types    {}",
+                if info.type_imports.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    info.type_imports.join(", ") + " (type-only)"
+                }
+            );
             println!("exports  {}", info.exports.join(", "));
             if let Some(reason) = &verdict {
                 println!("refused  {reason}");

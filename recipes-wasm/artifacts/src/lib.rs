@@ -30,6 +30,8 @@ pub struct ShippedComponent {
     pub package: &'static str,
     /// Gate or recipe.
     pub role: Role,
+    /// Where the build wrote the component (inside this build's `OUT_DIR`).
+    pub path: &'static str,
     /// The component bytes.
     pub bytes: &'static [u8],
 }
