@@ -97,6 +97,9 @@ pub mod bindings {
 #[doc(hidden)]
 pub use wit_bindgen::rt as __rt;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use bindings::gate::andon::policy::types::{
     Check, Envelope, GateVerdict, MissingPrerequisite, Param, Plan, RecipeVerdict, Refusal, Request, Severity, Step,
 };
