@@ -1,8 +1,14 @@
 //! Argument definitions (clap). Handlers live in `command`.
 
+pub mod bundle;
 pub mod demo;
 pub mod eval;
+pub mod incident;
 pub mod inspect;
+pub mod keys;
+pub mod ledger;
+pub mod replay;
+pub mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -25,6 +31,22 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run every shipped gate and recipe on its golden cases and print the decisions.
     Demo(demo::DemoArgs),
+    /// Build, sign, verify, inspect, test and pack bundles.
+    Bundle(bundle::BundleArgs),
+    /// Submit incidents, record outcomes, close them, show their outputs.
+    Incident(incident::IncidentArgs),
+    /// Export one incident as an evidence bundle (.tar.gz) for offline audit.
+    Export(incident::ExportArgs),
+    /// Audit an exported evidence bundle offline: signatures, chain, replay.
+    Audit(incident::AuditArgs),
+    /// Generate the HMAC receipt key and the Ed25519 checkpoint key pair.
+    Keys(keys::KeysArgs),
+    /// Verify a ledger: every hash, link, MAC and checkpoint signature.
+    Verify(verify::VerifyArgs),
+    /// Re-run recorded decisions from the component store and compare them.
+    Replay(replay::ReplayArgs),
+    /// Ledger maintenance: signed checkpoints.
+    Ledger(ledger::LedgerArgs),
 }
 
 /// Output format.

@@ -1,8 +1,14 @@
 //! Command handlers: call the library, print, return the exit code.
 
+mod bundle;
 mod demo;
 mod eval;
+mod incident;
 mod inspect;
+mod keys;
+mod ledger;
+mod replay;
+mod verify;
 
 use std::path::Path;
 
@@ -17,6 +23,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Eval(args) => eval::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Bundle(args) => bundle::run(&args),
+        Command::Incident(args) => incident::run(&args),
+        Command::Export(args) => incident::export_cmd(&args),
+        Command::Audit(args) => incident::audit_cmd(&args),
+        Command::Keys(args) => keys::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Ledger(args) => ledger::run(&args),
     }
 }
 

@@ -98,7 +98,10 @@ pub fn allowed_imports() -> &'static BTreeSet<String> {
     })
 }
 
-fn precheck(bytes: &[u8]) -> Result<()> {
+/// Cheap header checks run before compiling: wasm magic, and a component rather
+/// than a core module. Shared with the compiled-code cache, which must refuse the
+/// same bytes on a hit as [`LoadedComponent::load`] does.
+pub(crate) fn precheck(bytes: &[u8]) -> Result<()> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(Error::InvalidComponent {
             reason: "not a WebAssembly binary (the `\\0asm` magic header is missing)".into(),

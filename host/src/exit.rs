@@ -17,8 +17,29 @@ pub enum Exit {
     ComponentRefused = 5,
     /// 6: the guest faulted (trap, fuel, memory, stack, deadline, output too large).
     GuestFault = 6,
+    /// 7: a key file is invalid (bad JSON, algorithm, hex or key id) or a secret
+    /// key file is readable by group or others.
+    KeyRejected = 7,
+    /// 8: a bundle was refused (manifest, signature, trust, hash, missing or extra
+    /// file, rollback, archive rules, failed golden case).
+    BundleRefused = 8,
+    /// 9: an incident operation was refused: unknown incident, duplicate incident
+    /// id, or an illegal lifecycle transition (closing twice, an outcome for a refused
+    /// incident).
+    IncidentRefused = 9,
     /// 10: the decision is a refusal (printed in full on stdout).
     Refused = 10,
+    /// 20: `andon verify` found a problem (the report names the first bad seq).
+    VerifyFailed = 20,
+    /// 21: `andon replay` found a mismatch.
+    ReplayMismatch = 21,
+    /// 22: the ledger is damaged other than by a torn tail (or a failed write could
+    /// not be undone) and refuses to be written to.
+    LedgerDamaged = 22,
+    /// 23: another writer holds the ledger lock.
+    LedgerBusy = 23,
+    /// 24: `andon audit` found a problem in an evidence bundle (named on stderr).
+    AuditFailed = 24,
 }
 
 impl From<Exit> for ExitCode {
@@ -47,6 +68,23 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 Error::Engine(_) => Exit::Internal,
             };
         }
+        if let Some(error) = cause.downcast_ref::<andon_host::incident::IncidentError>() {
+            use andon_host::incident::IncidentError as E;
+            match error {
+                E::AlreadyExists(_) | E::NotFound(_) | E::IllegalTransition { .. } => return Exit::IncidentRefused,
+                E::Input(_) => return Exit::BadInput,
+                _ => {}
+            }
+        }
+        if let Some(error) = cause.downcast_ref::<andon_host::bundle::BundleError>() {
+            return match error {
+                andon_host::bundle::BundleError::Io { .. } => Exit::Io,
+                _ => Exit::BundleRefused,
+            };
+        }
+        if let Some(code) = receipts_code(cause) {
+            return code;
+        }
         if cause.downcast_ref::<andon_host::evidence::InputError>().is_some() {
             return Exit::BadInput;
         }
@@ -55,4 +93,44 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         }
     }
     Exit::Internal
+}
+
+/// Exit codes of the receipt, key, ledger, store and replay errors.
+fn receipts_code(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
+    use andon_host::{checkpoint, keys, ledger, receipt, replay, store};
+    fn of_ledger(error: &ledger::Error) -> Exit {
+        match error {
+            ledger::Error::Io { .. } | ledger::Error::NotALedger { .. } => Exit::Io,
+            ledger::Error::Busy { .. } => Exit::LedgerBusy,
+            ledger::Error::Damaged { .. } | ledger::Error::Poisoned { .. } => Exit::LedgerDamaged,
+            ledger::Error::Receipt(_) | ledger::Error::Checkpoint(_) => Exit::BadInput,
+            ledger::Error::Store(_) => Exit::Io,
+            ledger::Error::GroupCommit(_) => Exit::Internal,
+        }
+    }
+    if let Some(error) = cause.downcast_ref::<keys::Error>() {
+        return Some(match error {
+            keys::Error::Io { .. } => Exit::Io,
+            keys::Error::Invalid { .. } | keys::Error::Permissions { .. } => Exit::KeyRejected,
+            keys::Error::Random(_) => Exit::Internal,
+        });
+    }
+    if let Some(error) = cause.downcast_ref::<ledger::Error>() {
+        return Some(of_ledger(error));
+    }
+    if let Some(error) = cause.downcast_ref::<replay::Error>() {
+        return Some(match error {
+            replay::Error::Ledger(inner) => of_ledger(inner),
+            replay::Error::Store(_) => Exit::Io,
+            replay::Error::NotFound(_) => Exit::BadInput,
+            replay::Error::Engine(_) => Exit::Internal,
+        });
+    }
+    if cause.downcast_ref::<store::Error>().is_some() {
+        return Some(Exit::Io);
+    }
+    if cause.downcast_ref::<receipt::Error>().is_some() || cause.downcast_ref::<checkpoint::Error>().is_some() {
+        return Some(Exit::BadInput);
+    }
+    None
 }

@@ -24,12 +24,25 @@
 //! ```
 
 pub mod bindings;
+pub mod bundle;
+pub mod cache;
+pub mod checkpoint;
 pub mod component;
 pub mod decision;
 pub mod engine;
 pub mod errors;
 pub mod eval;
 pub mod evidence;
+pub mod export;
+pub mod incident;
+pub mod keys;
+pub mod ledger;
+pub mod outputs;
+pub mod pipeline;
+pub mod receipt;
+pub mod redact;
+pub mod replay;
+pub mod store;
 
 pub use component::{ComponentInfo, LoadedComponent, World};
 pub use decision::Decision;

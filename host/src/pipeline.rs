@@ -4,49 +4,21 @@
 //! partial plan.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::bundle::ontology::ONTOLOGY_REASON;
 use crate::bundle::{Bundle, Role};
 use crate::decision::{Check, Decision, Refusal};
 use crate::engine::AndonEngine;
-use crate::errors::{Error, FaultClass};
-use crate::eval::{GuestRequest, Limits};
+use crate::errors::FaultClass;
+use crate::eval::GuestRequest;
 use crate::evidence::{Incident, canonical_bytes_of, sha256_hex};
+use crate::receipt::run::{self, RecordedRun};
+use crate::receipt::{ComponentRun, RunOutcome};
 
 /// Refusal reason when no route matches the incident kind.
 pub const NO_STANDARD_WORK: &str = "no_standard_work";
-/// Refusal reason when a component faulted.
-pub const INDETERMINATE: &str = "indeterminate";
 /// Policy reference of routing refusals.
 pub const NO_IMPROVISATION_POLICY: &str = "ANDON-NO-IMPROVISATION";
-/// Policy reference of fault refusals.
-pub const FAULT_POLICY: &str = "ANDON-FAULT-CONTAINMENT";
-
-/// One component run, as a receipt records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComponentRun {
-    /// Component id.
-    pub id: String,
-    /// Gate or recipe.
-    pub role: Role,
-    /// Component version from the manifest.
-    pub version: String,
-    /// SHA-256 of the component bytes.
-    pub sha256: String,
-    /// Settings handed to it.
-    pub settings: Value,
-    /// Limits it ran under.
-    pub limits: Limits,
-    /// Fuel consumed.
-    pub fuel_consumed: u64,
-    /// `pass`, `plan`, `refused`, or `fault`.
-    pub outcome: String,
-    /// SHA-256 of its RFC 8785 output (absent on a fault).
-    pub output_sha256: Option<String>,
-    /// The fault class, when it faulted.
-    pub fault: Option<FaultClass>,
-}
 
 /// Where the pipeline stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,14 +35,16 @@ pub enum Stage {
 }
 
 /// The full result of deciding one incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     /// Incident kind.
     pub kind: String,
     /// Recipe of the matched route.
     pub recipe: Option<String>,
-    /// Every component that ran, in order.
+    /// Every component that ran, in order, as receipts record them.
     pub runs: Vec<ComponentRun>,
+    /// Each run's own decision (a fault's `indeterminate` refusal for a fault).
+    pub decisions: Vec<Decision>,
     /// The final decision: a plan, or a refusal carrying every check analyzed.
     pub decision: Decision,
     /// Where it stopped.
@@ -91,22 +65,30 @@ impl Outcome {
     }
 }
 
-/// The refusal for a guest fault: reason `indeterminate` plus the fault class.
-pub fn fault_refusal(component: &str, error: &Error, mut checks: Vec<Check>) -> Refusal {
-    let class = error.fault_class().map(|c| c.as_str()).unwrap_or("host_error");
-    checks.push(Check {
-        name: format!("component_fault:{component}"),
-        passed: false,
-        detail: format!("{class}: {error}"),
-    });
-    Refusal {
-        reason: INDETERMINATE.into(),
-        checks,
-        missing: Vec::new(),
-        next_lawful_step: format!(
-            "escalate to the owner of component `{component}`; no automated remediation is lawful until a fixed version is published"
-        ),
-        policy_reference: FAULT_POLICY.into(),
+/// The final decision composed from the runs' own decisions, in order: the last
+/// decision, with the checks of every earlier run placed before its own (so a
+/// refusal lists every check analyzed, and a plan carries the gates' checks). Replay
+/// recomputes it the same way.
+pub fn combine(decisions: &[Decision]) -> Decision {
+    let Some((last, earlier)) = decisions.split_last() else {
+        return Decision::Pass { checks: Vec::new() };
+    };
+    let mut checks: Vec<Check> = earlier.iter().flat_map(|d| d.checks().to_vec()).collect();
+    match last.clone() {
+        Decision::Pass { checks: mut own } => {
+            checks.append(&mut own);
+            Decision::Pass { checks }
+        }
+        Decision::Plan { mut plan } => {
+            checks.append(&mut plan.checks);
+            plan.checks = checks;
+            Decision::Plan { plan }
+        }
+        Decision::Refused { mut refusal } => {
+            checks.append(&mut refusal.checks);
+            refusal.checks = checks;
+            Decision::Refused { refusal }
+        }
     }
 }
 
@@ -119,6 +101,7 @@ pub fn decide(engine: &AndonEngine, bundle: &Bundle, incident: &Incident) -> Out
             kind: kind.clone(),
             recipe: None,
             runs: Vec::new(),
+            decisions: Vec::new(),
             decision: Decision::Refused {
                 refusal: Refusal {
                     reason: NO_STANDARD_WORK.into(),
@@ -152,6 +135,7 @@ pub fn decide(engine: &AndonEngine, bundle: &Bundle, incident: &Incident) -> Out
             kind,
             recipe: Some(recipe_id),
             runs: Vec::new(),
+            decisions: Vec::new(),
             decision: Decision::Refused { refusal },
             stage: Stage::Ontology,
             fault: None,
@@ -160,83 +144,48 @@ pub fn decide(engine: &AndonEngine, bundle: &Bundle, incident: &Incident) -> Out
 
     let base = GuestRequest::from_incident(incident);
     let mut runs = Vec::new();
-    let mut checks: Vec<Check> = Vec::new();
+    let mut decisions: Vec<Decision> = Vec::new();
     let steps = route
         .gates
         .iter()
         .map(|g| (g.component.as_str(), &g.settings))
         .chain(std::iter::once((route.recipe.as_str(), &route.settings)));
+    let mut stage = Stage::Recipe(recipe_id.clone());
+    let mut fault = None;
     for (id, settings) in steps {
         let component = bundle.component(id).expect("manifest validation guarantees routed components exist");
         let request = base.clone().with_settings(settings);
-        let limits = component.entry.limits;
-        let mut run = ComponentRun {
-            id: id.to_string(),
-            role: component.entry.role,
-            version: component.entry.version.to_string(),
-            sha256: component.loaded.sha256().to_string(),
-            settings: settings.clone(),
-            limits,
-            fuel_consumed: 0,
-            outcome: String::new(),
-            output_sha256: None,
-            fault: None,
-        };
-        let stage = match component.entry.role {
+        stage = match component.entry.role {
             Role::Gate => Stage::Gate(id.to_string()),
             Role::Recipe => Stage::Recipe(id.to_string()),
         };
-        match component.loaded.evaluate(engine, &request, &limits) {
-            Ok(evaluation) => {
-                run.fuel_consumed = evaluation.fuel_consumed;
-                run.outcome = evaluation.decision.outcome().to_string();
-                run.output_sha256 = Some(evaluation.output_sha256.clone());
-                runs.push(run);
-                match evaluation.decision {
-                    Decision::Pass { checks: passed } => checks.extend(passed),
-                    Decision::Refused { mut refusal } => {
-                        let mut all = checks;
-                        all.append(&mut refusal.checks);
-                        refusal.checks = all;
-                        return Outcome {
-                            kind,
-                            recipe: Some(recipe_id),
-                            runs,
-                            decision: Decision::Refused { refusal },
-                            stage,
-                            fault: None,
-                        };
-                    }
-                    Decision::Plan { mut plan } => {
-                        let mut all = checks;
-                        all.append(&mut plan.checks);
-                        plan.checks = all;
-                        return Outcome {
-                            kind,
-                            recipe: Some(recipe_id),
-                            runs,
-                            decision: Decision::Plan { plan },
-                            stage,
-                            fault: None,
-                        };
-                    }
-                }
-            }
-            Err(error) => {
-                run.fuel_consumed = error.fuel_consumed();
-                run.outcome = "fault".into();
-                run.fault = error.fault_class();
-                runs.push(run);
-                return Outcome {
-                    kind,
-                    recipe: Some(recipe_id),
-                    runs,
-                    decision: Decision::Refused { refusal: fault_refusal(id, &error, checks) },
-                    stage,
-                    fault: error.fault_class(),
-                };
-            }
+        let recorded = match run::evaluate_loaded(engine, id, &component.loaded, &request, &component.entry.limits) {
+            Ok(recorded) => recorded,
+            // Not the component's fault (engine failure): recorded as an
+            // indeterminate refusal all the same, never a plan.
+            Err(error) => RecordedRun {
+                run: ComponentRun {
+                    id: id.into(),
+                    role: Some(component.loaded.world()),
+                    sha256: component.loaded.sha256().into(),
+                    fuel_consumed: 0,
+                    limits: component.entry.limits,
+                    settings: settings.clone(),
+                    output_sha256: None,
+                    outcome: RunOutcome::Fault,
+                    fault_class: None,
+                },
+                decision: run::fault_refusal(FaultClass::Trap, &error.to_string()),
+                fault: None,
+            },
+        };
+        let stop = recorded.decision.outcome() != "pass";
+        fault = recorded.fault.as_ref().map(|f| f.class);
+        runs.push(recorded.run);
+        decisions.push(recorded.decision);
+        if stop {
+            break;
         }
     }
-    unreachable!("the loop returns at the recipe")
+    Outcome { kind, recipe: Some(recipe_id), decision: combine(&decisions), runs, decisions, stage, fault }
 }

@@ -1,7 +1,17 @@
 //! Integration tests of the Andon host: one binary, one module per area.
 
+mod archive;
+mod bundle;
+mod cache;
 mod cli;
+mod crash;
 mod golden;
 mod hostile;
+mod incident;
 mod intake;
+mod jcs;
+mod ledger;
+mod receipts;
+mod replay;
 mod support;
+mod tamper;

@@ -287,7 +287,10 @@ impl Manifest {
                     return Err(bad(format!("golden case `{}` names route `{kind}`, which is not routed", case.name)));
                 }
                 _ => {
-                    return Err(bad(format!("golden case `{}` must name exactly one of component or route", case.name)));
+                    return Err(bad(format!(
+                        "golden case `{}` must name exactly one of component or route",
+                        case.name
+                    )));
                 }
             }
         }

@@ -28,6 +28,23 @@ pub struct EvalArgs {
     /// Wall-clock backstop in milliseconds.
     #[arg(long, default_value_t = andon_host::Limits::default().deadline_ms)]
     pub deadline_ms: u64,
+    /// Append a receipt of this evaluation to the ledger in this directory (created
+    /// if missing) and keep the component in its store. Needs --key.
+    #[arg(long, requires = "key")]
+    pub ledger: Option<PathBuf>,
+    /// HMAC key file (hmac.key) that signs the receipt.
+    #[arg(long, requires = "ledger")]
+    pub key: Option<PathBuf>,
+    /// Ed25519 secret key file (ed25519.key): the ledger then writes a signed
+    /// checkpoint every --checkpoint-every receipts.
+    #[arg(long, requires = "ledger")]
+    pub signing_key: Option<PathBuf>,
+    /// Receipts between automatic checkpoints.
+    #[arg(long, default_value_t = andon_host::ledger::DEFAULT_CHECKPOINT_EVERY)]
+    pub checkpoint_every: u64,
+    /// Component id recorded in the receipt (default: the file name without `.wasm`).
+    #[arg(long)]
+    pub component_id: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

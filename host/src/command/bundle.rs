@@ -230,7 +230,12 @@ fn test_cmd(args: &TestArgs) -> anyhow::Result<Exit> {
             );
         }
     }
-    if failed.is_empty() { Ok(Exit::Ok) } else { bail!("{} golden case(s) failed", failed.len()) }
+    if failed.is_empty() {
+        Ok(Exit::Ok)
+    } else {
+        eprintln!("error: {} golden case(s) failed", failed.len());
+        Ok(Exit::BundleRefused)
+    }
 }
 
 fn pack_cmd(args: &PackArgs) -> anyhow::Result<Exit> {

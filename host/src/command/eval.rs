@@ -18,6 +18,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Exit> {
         let settings = evidence::parse_strict("settings", &read_input(path)?, DEFAULT_MAX_EVIDENCE_BYTES)?;
         request = request.with_settings(&settings);
     }
+    if let Some(ledger) = &args.ledger {
+        return record(args, ledger, &bytes, &incident, &request);
+    }
     let engine = AndonEngine::new()?;
     let component = LoadedComponent::load(&engine, &bytes)?;
     let limits = Limits {
@@ -87,4 +90,88 @@ fn print_text(path: &str, incident: &Incident, decision: &Decision, evaluation: 
     }
     println!("fuel       {}", evaluation.fuel_consumed);
     println!("output     sha256 {}", evaluation.output_sha256);
+}
+
+/// `andon eval --ledger`: the evaluation always ends in a receipt (a guest fault in
+/// an `indeterminate` refusal), which is durable before anything is printed.
+fn record(
+    args: &EvalArgs,
+    ledger_dir: &std::path::Path,
+    bytes: &[u8],
+    incident: &Incident,
+    request: &GuestRequest,
+) -> anyhow::Result<Exit> {
+    use andon_host::keys;
+    use andon_host::ledger::{Ledger, Options};
+    use andon_host::receipt::{Draft, run};
+
+    let key_path = args.key.as_deref().expect("clap requires --key with --ledger");
+    let key = keys::load_hmac_key(key_path)?;
+    let signing_key = args.signing_key.as_deref().map(keys::load_signing_key).transpose()?;
+    let id = match &args.component_id {
+        Some(id) => id.clone(),
+        None => args.component.file_stem().map_or("component".into(), |s| s.to_string_lossy().into_owned()),
+    };
+    let limits = Limits {
+        fuel: args.fuel,
+        memory_bytes: args.memory_mib << 20,
+        deadline_ms: args.deadline_ms,
+        ..Limits::default()
+    };
+    let engine = AndonEngine::new()?;
+    let recorded = run::evaluate_bytes(&engine, &id, bytes, request, &limits)?;
+    let draft = Draft::from_runs(incident, std::slice::from_ref(&recorded), &engine, false);
+    let options = Options { checkpoint_every: args.checkpoint_every, signing_key };
+    let mut ledger = Ledger::open(ledger_dir, key, options)?;
+    // The component goes into the store before the receipt that names it.
+    ledger.store().put(bytes)?;
+    let appended = ledger.append(draft)?;
+    let run = &recorded.run;
+    match args.format {
+        Format::Json => print_json(&json!({
+            "component": {
+                "path": args.component.display().to_string(),
+                "id": run.id,
+                "sha256": run.sha256,
+                "world": run.role.map(|w| w.qualified()),
+            },
+            "incident_id": incident.envelope.incident_id,
+            "evidence_sha256": incident.sha256,
+            "decision": recorded.decision,
+            "fault": recorded.fault.as_ref().map(|f| json!({"class": f.class, "message": f.message})),
+            "output_sha256": run.output_sha256,
+            "fuel_consumed": run.fuel_consumed,
+            "limits": run.limits,
+            "engine": {
+                "wasmtime": engine.settings().wasmtime,
+                "config_digest": engine.config_digest(),
+            },
+            "receipt": {
+                "ledger": ledger_dir.display().to_string(),
+                "seq": appended.seq,
+                "hash": appended.hash,
+                "key_id": ledger.key_id(),
+            },
+        }))?,
+        Format::Text => {
+            println!("component  {} ({})", args.component.display(), run.sha256);
+            println!("incident   {}", incident.envelope.incident_id);
+            println!("outcome    {}", recorded.decision.outcome());
+            if let Some(refusal) = recorded.decision.refusal() {
+                println!("reason     {}", refusal.reason);
+                println!("next step  {}", refusal.next_lawful_step);
+                println!("policy     {}", refusal.policy_reference);
+            }
+            if let Some(fault) = &recorded.fault {
+                println!("fault      {}: {}", fault.class, fault.message);
+            }
+            println!("fuel       {}", run.fuel_consumed);
+            println!("receipt    seq {} hash {}", appended.seq, appended.hash);
+        }
+    }
+    Ok(match (&recorded.fault, &recorded.decision) {
+        (Some(_), _) => Exit::GuestFault,
+        (None, Decision::Refused { .. }) => Exit::Refused,
+        (None, _) => Exit::Ok,
+    })
 }

@@ -1,0 +1,502 @@
+//! Reading ledger lines fast: locating `hash` and `signature` in a canonical receipt
+//! line without parsing the whole JSON, checking the hash, the links and the MAC,
+//! and streaming a whole `receipts.jsonl` once.
+//!
+//! In the RFC 8785 form of a receipt, every member that sorts after `hash`
+//! (`incident_id` … `timestamp`) is small and flat, and the big members
+//! (`components`, `decision`, `evidence`) all sort before it. So the top-level
+//! `hash` member is the *last* occurrence of the bytes `,"hash":"` in the line (a
+//! comma directly followed by a quote can only be JSON structure, never string
+//! content), and only the short tail after it needs parsing. The body bytes are the
+//! line with the `hash` and `signature` members cut out; they are hashed in place,
+//! in three slices, without copying.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::keys::HmacKey;
+use crate::receipt::{FORMAT, ZERO_HASH};
+
+/// Longest line accepted (a receipt embeds evidence and a decision, each capped far
+/// below this).
+pub const MAX_LINE: usize = 64 << 20;
+
+/// What is wrong at a place in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The line is not a receipt of this format.
+    Malformed,
+    /// `hash` is not the SHA-256 of the body.
+    HashMismatch,
+    /// The sequence number is not the previous one plus one (duplicate, missing,
+    /// or out-of-order record).
+    UnexpectedSeq,
+    /// `prev_hash` is not the previous receipt's `hash`.
+    BrokenLink,
+    /// `incident_prev_hash` is not the previous receipt of the incident.
+    BrokenIncidentLink,
+    /// The receipt names a key id that none of the given HMAC keys has.
+    WrongKey,
+    /// The HMAC does not verify.
+    BadMac,
+    /// The file ends in an unterminated fragment (a crash's torn tail, repaired on
+    /// the next open for writing).
+    TornTail,
+    /// A checkpoint line is not a checkpoint.
+    MalformedCheckpoint,
+    /// A checkpoint was signed by another key than the given public key.
+    CheckpointWrongKey,
+    /// A checkpoint's Ed25519 signature does not verify.
+    CheckpointBadSignature,
+    /// The receipt at a checkpoint's seq has another hash (rollback or fork).
+    CheckpointMismatch,
+    /// The ledger ends before a checkpoint's seq (truncation).
+    MissingTail,
+}
+
+/// A problem and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// What is wrong.
+    pub kind: ProblemKind,
+    /// The sequence number of the bad place: the seq the record at that place
+    /// should have.
+    pub seq: u64,
+    /// 1-based line number in `receipts.jsonl` (or `checkpoints.jsonl` for
+    /// checkpoint problems, or null for a held checkpoint).
+    pub line: Option<u64>,
+    /// Byte offset of that line.
+    pub offset: Option<u64>,
+    /// Details.
+    pub message: String,
+}
+
+/// One receipt line, split.
+#[derive(Debug)]
+pub(crate) struct Record<'a> {
+    head: &'a [u8],
+    tail1: &'a [u8],
+    tail2: &'a [u8],
+    pub hash: &'a [u8],
+    pub signature: &'a [u8],
+    pub seq: u64,
+    pub prev_hash: &'a [u8],
+    pub incident_prev_hash: Option<&'a [u8]>,
+    pub incident_id: Option<Cow<'a, str>>,
+    pub key_id: Cow<'a, str>,
+}
+
+impl Record<'_> {
+    /// SHA-256 of the body bytes, as lowercase hex ASCII.
+    pub fn body_digest(&self) -> [u8; 64] {
+        let mut hasher = Sha256::new();
+        hasher.update(self.head);
+        hasher.update(b",");
+        hasher.update(self.tail1);
+        hasher.update(b",");
+        hasher.update(self.tail2);
+        hasher.update(b"}");
+        let mut out = [0u8; 64];
+        hex::encode_to_slice(hasher.finalize(), &mut out).expect("64 hex digits fit");
+        out
+    }
+
+    /// True when the recorded hash is the hash of the body.
+    pub fn self_consistent(&self) -> bool {
+        self.hash == self.body_digest()
+    }
+}
+
+fn is_lower_hex(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+/// Index just past the closing quote of the string starting at `start` (a `"`).
+fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    loop {
+        let found = memchr::memchr2(b'"', b'\\', &bytes[i..])?;
+        i += found;
+        if bytes[i] == b'\\' {
+            i += 2;
+            if i > bytes.len() {
+                return None;
+            }
+        } else {
+            return Some(i + 1);
+        }
+    }
+}
+
+/// Index just past the JSON value starting at `start`.
+fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
+    match *bytes.get(start)? {
+        b'"' => string_end(bytes, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => {
+                        i = string_end(bytes, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            let len =
+                bytes[start..].iter().position(|&b| matches!(b, b',' | b'}' | b']')).unwrap_or(bytes.len() - start);
+            (len > 0).then_some(start + len)
+        }
+    }
+}
+
+/// One member of a flat member list: raw key (between its quotes), raw value, and
+/// the byte range of the whole member.
+type Member<'a> = (&'a [u8], &'a [u8], std::ops::Range<usize>);
+
+/// The members of a flat member list `"k":v,"k":v`.
+fn members(region: &[u8]) -> Option<Vec<Member<'_>>> {
+    let mut out = Vec::with_capacity(10);
+    let mut i = 0;
+    while i < region.len() {
+        if region[i] != b'"' {
+            return None;
+        }
+        let key_end = string_end(region, i)?;
+        let key = &region[i + 1..key_end - 1];
+        if region.get(key_end) != Some(&b':') {
+            return None;
+        }
+        let end = value_end(region, key_end + 1)?;
+        out.push((key, &region[key_end + 1..end], i..end));
+        i = end;
+        if i < region.len() {
+            if region[i] != b',' {
+                return None;
+            }
+            i += 1;
+            if i == region.len() {
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+fn string_value(raw: &[u8]) -> Option<Cow<'_, str>> {
+    if raw.len() < 2 || raw[0] != b'"' || raw[raw.len() - 1] != b'"' {
+        return None;
+    }
+    let inner = &raw[1..raw.len() - 1];
+    if inner.contains(&b'\\') {
+        serde_json::from_slice::<String>(raw).ok().map(Cow::Owned)
+    } else {
+        std::str::from_utf8(inner).ok().map(Cow::Borrowed)
+    }
+}
+
+fn hash_value(raw: &[u8]) -> Option<&[u8]> {
+    (raw.len() == 66 && raw[0] == b'"' && raw[65] == b'"' && is_lower_hex(&raw[1..65])).then(|| &raw[1..65])
+}
+
+/// Splits one receipt line (without its `\n`).
+pub(crate) fn parse_record(line: &[u8]) -> Result<Record<'_>, String> {
+    const HASH_KEY: &[u8] = b",\"hash\":\"";
+    const FORMAT_TAIL: &[u8] = b"\"format\":\"andon.receipt/1\"";
+    debug_assert_eq!(FORMAT_TAIL, format!("\"format\":\"{FORMAT}\"").as_bytes());
+    if line.len() < 2 || line[0] != b'{' || line[line.len() - 1] != b'}' {
+        return Err("not a JSON object on one line".into());
+    }
+    let at = memchr::memmem::rfind(line, HASH_KEY).ok_or("no `hash` member")?;
+    let head = &line[..at];
+    if !head.ends_with(FORMAT_TAIL) {
+        return Err(format!("`format` is not `{FORMAT}` or members are out of canonical order"));
+    }
+    let hash_start = at + HASH_KEY.len();
+    let hash = line.get(hash_start..hash_start + 64).ok_or("truncated `hash`")?;
+    if !is_lower_hex(hash) || line.get(hash_start + 64..hash_start + 66) != Some(b"\",") {
+        return Err("`hash` is not 64 lowercase hex digits".into());
+    }
+    let tail = &line[hash_start + 66..line.len() - 1];
+    let members = members(tail).ok_or("members after `hash` are not well-formed JSON")?;
+    let (mut seq, mut prev_hash, mut incident_prev_hash, mut incident_id, mut key_id, mut kind, mut signature) =
+        (None, None, None, None, None, false, None);
+    let mut timestamp = false;
+    for (index, (key, value, range)) in members.iter().enumerate() {
+        match *key {
+            b"seq" => {
+                let text = std::str::from_utf8(value).ok().filter(|t| t.bytes().all(|b| b.is_ascii_digit()));
+                seq = Some(text.and_then(|t| t.parse::<u64>().ok()).ok_or("`seq` is not an integer")?);
+            }
+            b"prev_hash" => prev_hash = Some(hash_value(value).ok_or("`prev_hash` is not a hash")?),
+            b"incident_prev_hash" => {
+                incident_prev_hash = Some(if *value == b"null" {
+                    None
+                } else {
+                    Some(hash_value(value).ok_or("`incident_prev_hash` is not a hash")?)
+                })
+            }
+            b"incident_id" => {
+                incident_id = Some(if *value == b"null" {
+                    None
+                } else {
+                    Some(string_value(value).ok_or("`incident_id` is not a string")?)
+                })
+            }
+            b"key_id" => key_id = Some(string_value(value).ok_or("`key_id` is not a string")?),
+            b"kind" => kind = string_value(value).is_some(),
+            b"signature" => {
+                if index == 0 || index + 1 == members.len() {
+                    return Err("`signature` is out of canonical order".into());
+                }
+                signature =
+                    Some((hash_value(value).ok_or("`signature` is not 64 lowercase hex digits")?, range.clone()));
+            }
+            b"timestamp" => timestamp = true,
+            _ => {}
+        }
+    }
+    let missing = |name: &str| format!("`{name}` is missing");
+    let (signature, range) = signature.ok_or_else(|| missing("signature"))?;
+    if !timestamp {
+        return Err(missing("timestamp"));
+    }
+    if !kind {
+        return Err("`kind` is missing or not a string".into());
+    }
+    Ok(Record {
+        head,
+        tail1: &tail[..range.start - 1],
+        tail2: &tail[range.end + 1..],
+        hash,
+        signature,
+        seq: seq.ok_or_else(|| missing("seq"))?,
+        prev_hash: prev_hash.ok_or_else(|| missing("prev_hash"))?,
+        incident_prev_hash: incident_prev_hash.ok_or_else(|| missing("incident_prev_hash"))?,
+        incident_id: incident_id.ok_or_else(|| missing("incident_id"))?,
+        key_id: key_id.ok_or_else(|| missing("key_id"))?,
+    })
+}
+
+/// The verified chain so far.
+#[derive(Debug, Clone)]
+pub(crate) struct Chain {
+    /// Seq of the last receipt (0 when none).
+    pub seq: u64,
+    /// Its hash (zeros when none).
+    pub head: String,
+    /// Last receipt hash per incident.
+    pub incidents: HashMap<String, String>,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Chain { seq: 0, head: ZERO_HASH.into(), incidents: HashMap::new() }
+    }
+}
+
+impl Chain {
+    /// Checks one line against the chain and, when it is good, extends the chain.
+    pub fn check(&mut self, line: &[u8], keys: Option<&[HmacKey]>) -> Result<(), (ProblemKind, String)> {
+        let record = parse_record(line).map_err(|m| (ProblemKind::Malformed, m))?;
+        let digest = record.body_digest();
+        if record.hash != digest {
+            return Err((
+                ProblemKind::HashMismatch,
+                format!(
+                    "recorded hash {} but the body hashes to {}",
+                    String::from_utf8_lossy(record.hash),
+                    String::from_utf8_lossy(&digest)
+                ),
+            ));
+        }
+        let expected = self.seq + 1;
+        if record.seq != expected {
+            let what = if record.seq <= self.seq { "duplicate or out-of-order record" } else { "missing record(s)" };
+            return Err((
+                ProblemKind::UnexpectedSeq,
+                format!("{what}: expected seq {expected}, found seq {}", record.seq),
+            ));
+        }
+        if record.prev_hash != self.head.as_bytes() {
+            return Err((
+                ProblemKind::BrokenLink,
+                format!(
+                    "prev_hash {} is not the hash of seq {} ({})",
+                    String::from_utf8_lossy(record.prev_hash),
+                    self.seq,
+                    self.head
+                ),
+            ));
+        }
+        let previous = record.incident_id.as_deref().and_then(|id| self.incidents.get(id));
+        if record.incident_prev_hash != previous.map(|h| h.as_bytes()) {
+            return Err((
+                ProblemKind::BrokenIncidentLink,
+                format!(
+                    "incident_prev_hash {} but the previous receipt of incident {:?} has hash {}",
+                    record.incident_prev_hash.map_or(Cow::Borrowed("null"), String::from_utf8_lossy),
+                    record.incident_id.as_deref().unwrap_or("(none)"),
+                    previous.map_or("null", String::as_str)
+                ),
+            ));
+        }
+        if let Some(keys) = keys {
+            let Some(key) = keys.iter().find(|k| k.key_id() == record.key_id) else {
+                return Err((
+                    ProblemKind::WrongKey,
+                    format!("signed with key id `{}`, which none of the given keys has", record.key_id),
+                ));
+            };
+            let mut tag = [0u8; 32];
+            let decoded = hex::decode_to_slice(record.signature, &mut tag).is_ok();
+            if !decoded || !key.verify(record.hash, &tag) {
+                return Err((ProblemKind::BadMac, format!("the HMAC under key `{}` does not verify", record.key_id)));
+            }
+        }
+        self.seq = record.seq;
+        self.head.clear();
+        self.head.push_str(std::str::from_utf8(record.hash).expect("hex is ASCII"));
+        if let Some(id) = record.incident_id {
+            match self.incidents.get_mut(id.as_ref()) {
+                Some(last) => {
+                    last.clear();
+                    last.push_str(&self.head);
+                }
+                None => {
+                    self.incidents.insert(id.into_owned(), self.head.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What to check while scanning.
+pub(crate) struct ScanOptions<'a> {
+    /// HMAC keys; `None` skips MACs.
+    pub keys: Option<&'a [HmacKey]>,
+    /// Seqs whose hashes to collect (checkpoints).
+    pub wanted: &'a BTreeSet<u64>,
+    /// Keep reading after the first problem to see whether any later line is a
+    /// self-consistent receipt (torn tail or damage in the middle?).
+    pub look_past_problem: bool,
+}
+
+/// The result of a scan.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// The chain up to the first problem.
+    pub chain: Chain,
+    /// Bytes of the good prefix (whole, verified lines).
+    pub good_len: u64,
+    /// Bytes read.
+    pub total_len: u64,
+    /// The first problem.
+    pub problem: Option<Problem>,
+    /// Recorded seq of the first self-consistent receipt at or after the problem.
+    pub consistent_after_problem: Option<u64>,
+    /// Bytes of an unterminated fragment at the end.
+    pub fragment: u64,
+    /// Hashes at the wanted seqs.
+    pub wanted_hashes: BTreeMap<u64, String>,
+}
+
+/// Streams `reader` (a `receipts.jsonl`) once, checking every line.
+pub(crate) fn scan<R: Read>(
+    mut reader: R,
+    options: &ScanOptions<'_>,
+    progress: &mut dyn FnMut(u64),
+) -> std::io::Result<Scan> {
+    let mut scan = Scan::default();
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut start, mut end) = (0usize, 0usize);
+    let mut base = 0u64; // file offset of buf[0]
+    let mut line_no = 0u64;
+    loop {
+        while let Some(nl) = memchr::memchr(b'\n', &buf[start..end]) {
+            let offset = base + start as u64;
+            let line = &buf[start..start + nl];
+            line_no += 1;
+            if scan.problem.is_none() {
+                match scan.chain.check(line, options.keys) {
+                    Ok(()) => {
+                        scan.good_len = offset + nl as u64 + 1;
+                        if options.wanted.contains(&scan.chain.seq) {
+                            scan.wanted_hashes.insert(scan.chain.seq, scan.chain.head.clone());
+                        }
+                    }
+                    Err((kind, message)) => {
+                        scan.problem = Some(Problem {
+                            kind,
+                            seq: scan.chain.seq + 1,
+                            line: Some(line_no),
+                            offset: Some(offset),
+                            message,
+                        });
+                        if !options.look_past_problem {
+                            scan.total_len = offset;
+                            return Ok(scan);
+                        }
+                    }
+                }
+            }
+            if scan.problem.is_some()
+                && scan.consistent_after_problem.is_none()
+                && let Ok(record) = parse_record(line)
+                && record.self_consistent()
+            {
+                scan.consistent_after_problem = Some(record.seq);
+            }
+            start += nl + 1;
+        }
+        buf.copy_within(start..end, 0);
+        base += start as u64;
+        end -= start;
+        start = 0;
+        if end == buf.len() {
+            if buf.len() >= MAX_LINE {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("line {} is longer than {MAX_LINE} bytes", line_no + 1),
+                ));
+            }
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = reader.read(&mut buf[end..])?;
+        progress(base + (end + n) as u64);
+        if n == 0 {
+            break;
+        }
+        end += n;
+    }
+    scan.total_len = base + end as u64;
+    scan.fragment = end as u64;
+    if end > 0 && scan.problem.is_none() {
+        scan.problem = Some(Problem {
+            kind: ProblemKind::TornTail,
+            seq: scan.chain.seq + 1,
+            line: Some(line_no + 1),
+            offset: Some(base),
+            message: format!("the file ends in an unterminated fragment of {end} bytes (a torn write)"),
+        });
+    }
+    Ok(scan)
+}

@@ -1,0 +1,222 @@
+//! `andon verify`: checks every hash, link, HMAC (with the keys) and checkpoint
+//! signature (with the public key) of a ledger, read-only, in one streaming pass,
+//! and names the first bad seq.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use ed25519_dalek::VerifyingKey;
+use serde::Serialize;
+
+use super::scan::{self, Problem, ProblemKind, ScanOptions};
+use super::{CHECKPOINTS_FILE, Error, LOCK_FILE, RECEIPTS_FILE, Result, open_dir};
+use crate::checkpoint::{self, Checkpoint};
+use crate::keys::HmacKey;
+use crate::receipt::ZERO_HASH;
+
+/// What to verify with.
+#[derive(Debug, Default, Clone)]
+pub struct VerifyOptions {
+    /// HMAC keys (any receipt must name one of them); empty: MACs are not checked.
+    pub keys: Vec<HmacKey>,
+    /// The Ed25519 public key (id, key) of the checkpoints; none: checkpoint
+    /// signatures are not checked (their consistency with the receipts still is).
+    pub public_key: Option<(String, VerifyingKey)>,
+    /// Checkpoints held by the verifier (from another source than the ledger).
+    pub held: Vec<Checkpoint>,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// True when no problem was found.
+    pub ok: bool,
+    /// Receipts verified (the good prefix).
+    pub receipts: u64,
+    /// Seq of the last good receipt.
+    pub head_seq: u64,
+    /// Hash of the last good receipt.
+    pub head_hash: String,
+    /// Size of `receipts.jsonl`.
+    pub bytes: u64,
+    /// Whether HMACs were checked.
+    pub macs_checked: bool,
+    /// Checkpoints found in `checkpoints.jsonl` and checked.
+    pub ledger_checkpoints: u64,
+    /// Held checkpoints checked.
+    pub held_checkpoints: u64,
+    /// Whether checkpoint signatures were checked.
+    pub checkpoint_signatures_checked: bool,
+    /// True when a writer held the lock during verification; an unterminated
+    /// fragment is then an append in flight, not a torn tail.
+    pub writer_active: bool,
+    /// Bytes of an in-flight append ignored because a writer was active.
+    pub in_flight_bytes: u64,
+    /// The smallest seq named by a problem.
+    pub first_bad_seq: Option<u64>,
+    /// Problems: the first problem of the receipt chain, then checkpoint problems.
+    pub problems: Vec<Problem>,
+}
+
+fn writer_active(dir: &cap_std::fs::Dir) -> bool {
+    // Read-only: never create the lock file, only probe it.
+    match dir.open(LOCK_FILE) {
+        Ok(file) => matches!(file.into_std().try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}
+
+/// Verifies the ledger in `path`. `progress(done, total)` is called as bytes are
+/// read.
+///
+/// # Errors
+/// [`Error::NotALedger`] or [`Error::Io`]; findings are in the [`Report`], not
+/// errors.
+pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<Report> {
+    let io = |action: &str| {
+        let (path, action) = (path.to_path_buf(), action.to_string());
+        move |source| Error::Io { path, action, source }
+    };
+    let dir = open_dir(path)?;
+    let writer_active = writer_active(&dir);
+    let receipts = match dir.open(RECEIPTS_FILE) {
+        Ok(file) => file.into_std(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotALedger { path: path.into() }),
+        Err(e) => return Err(io("open receipts.jsonl")(e)),
+    };
+    let total = receipts.metadata().map_err(io("stat receipts.jsonl"))?.len();
+
+    let mut problems = Vec::new();
+    let mut checkpoints: Vec<(Option<u64>, Checkpoint)> = Vec::new();
+    match dir.read(CHECKPOINTS_FILE) {
+        Ok(text) => {
+            let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+            for (index, line) in lines.iter().enumerate() {
+                let last = index + 1 == lines.len();
+                if line.is_empty() && last {
+                    continue;
+                }
+                if last && writer_active {
+                    continue;
+                }
+                match Checkpoint::parse(line) {
+                    Ok(c) if !last => checkpoints.push((Some(index as u64 + 1), c)),
+                    Ok(_) => problems.push(checkpoint_problem(
+                        ProblemKind::MalformedCheckpoint,
+                        0,
+                        Some(index as u64 + 1),
+                        "the last checkpoint line is unterminated".into(),
+                    )),
+                    Err(e) => problems.push(checkpoint_problem(
+                        ProblemKind::MalformedCheckpoint,
+                        0,
+                        Some(index as u64 + 1),
+                        e.to_string(),
+                    )),
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("read checkpoints.jsonl")(e)),
+    }
+    checkpoints.extend(options.held.iter().cloned().map(|c| (None, c)));
+    let wanted: BTreeSet<u64> = checkpoints.iter().map(|(_, c)| c.seq).collect();
+
+    let keys = (!options.keys.is_empty()).then_some(options.keys.as_slice());
+    let scan = scan::scan(&receipts, &ScanOptions { keys, wanted: &wanted, look_past_problem: false }, &mut |done| {
+        progress(done, total)
+    })
+    .map_err(io("read receipts.jsonl"))?;
+    let mut in_flight_bytes = 0;
+    let mut receipt_problem = scan.problem;
+    if writer_active && matches!(&receipt_problem, Some(p) if p.kind == ProblemKind::TornTail) {
+        in_flight_bytes = scan.fragment;
+        receipt_problem = None;
+    }
+    // A checkpoint beyond a receipt problem cannot be compared: the problem is
+    // already reported and located.
+    let checked_up_to = if receipt_problem.is_some() { scan.chain.seq } else { u64::MAX };
+
+    for (line, checkpoint) in &checkpoints {
+        if let Some((id, key)) = &options.public_key
+            && let Err(err) = checkpoint.verify(id, key)
+        {
+            let kind = match err {
+                checkpoint::Error::WrongKey { .. } => ProblemKind::CheckpointWrongKey,
+                checkpoint::Error::BadSignature { .. } => ProblemKind::CheckpointBadSignature,
+                checkpoint::Error::Malformed(_) => ProblemKind::MalformedCheckpoint,
+            };
+            problems.push(checkpoint_problem(kind, checkpoint.seq, *line, origin(*line, err.to_string())));
+            continue;
+        }
+        if checkpoint.seq > scan.chain.seq {
+            if checkpoint.seq <= checked_up_to {
+                problems.push(checkpoint_problem(
+                    ProblemKind::MissingTail,
+                    scan.chain.seq + 1,
+                    *line,
+                    origin(
+                        *line,
+                        format!(
+                            "the ledger ends at seq {} but a checkpoint covers seq {} (truncated or rolled back)",
+                            scan.chain.seq, checkpoint.seq
+                        ),
+                    ),
+                ));
+            }
+            continue;
+        }
+        let actual = if checkpoint.seq == 0 {
+            Some(ZERO_HASH)
+        } else {
+            scan.wanted_hashes.get(&checkpoint.seq).map(String::as_str)
+        };
+        if actual != Some(checkpoint.head_hash.as_str()) {
+            problems.push(checkpoint_problem(
+                ProblemKind::CheckpointMismatch,
+                checkpoint.seq,
+                *line,
+                origin(
+                    *line,
+                    format!(
+                        "checkpoint says seq {} has hash {} but the ledger has {} (rolled back or forked)",
+                        checkpoint.seq,
+                        checkpoint.head_hash,
+                        actual.unwrap_or("(none)")
+                    ),
+                ),
+            ));
+        }
+    }
+    if let Some(problem) = receipt_problem {
+        problems.insert(0, problem);
+    }
+    let first_bad_seq = problems.iter().map(|p| p.seq).filter(|&s| s > 0).min();
+    let held = options.held.len() as u64;
+    Ok(Report {
+        ok: problems.is_empty(),
+        receipts: scan.chain.seq,
+        head_seq: scan.chain.seq,
+        head_hash: scan.chain.head,
+        bytes: total,
+        macs_checked: keys.is_some(),
+        ledger_checkpoints: checkpoints.len() as u64 - held,
+        held_checkpoints: held,
+        checkpoint_signatures_checked: options.public_key.is_some(),
+        writer_active,
+        in_flight_bytes,
+        first_bad_seq,
+        problems,
+    })
+}
+
+fn origin(line: Option<u64>, message: String) -> String {
+    match line {
+        Some(_) => message,
+        None => format!("held checkpoint: {message}"),
+    }
+}
+
+fn checkpoint_problem(kind: ProblemKind, seq: u64, line: Option<u64>, message: String) -> Problem {
+    Problem { kind, seq, line, offset: None, message }
+}
