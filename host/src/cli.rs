@@ -39,6 +39,8 @@ pub enum Command {
     Export(incident::ExportArgs),
     /// Audit an exported evidence bundle offline: signatures, chain, replay.
     Audit(incident::AuditArgs),
+    /// The kaizen report: per recipe, recurring kinds and refusals, SLA by severity.
+    Report(incident::ReportArgs),
     /// Generate the HMAC receipt key and the Ed25519 checkpoint key pair.
     Keys(keys::KeysArgs),
     /// Verify a ledger: every hash, link, MAC and checkpoint signature.

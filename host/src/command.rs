@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Incident(args) => incident::run(&args),
         Command::Export(args) => incident::export_cmd(&args),
         Command::Audit(args) => incident::audit_cmd(&args),
+        Command::Report(args) => incident::report_cmd(&args),
         Command::Keys(args) => keys::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Replay(args) => replay::run(&args),

@@ -42,6 +42,7 @@ pub mod pipeline;
 pub mod receipt;
 pub mod redact;
 pub mod replay;
+pub mod report;
 pub mod store;
 
 pub use component::{ComponentInfo, LoadedComponent, World};

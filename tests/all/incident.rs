@@ -297,3 +297,34 @@ fn a_duplicate_incident_id_is_refused_and_nothing_is_recorded() {
     assert_eq!(code, 9);
     assert_eq!(before, host.ledger_text());
 }
+
+#[test]
+fn kaizen_report_counts_recipes_refusals_recurrences_and_sla() {
+    let host = Host::new();
+    host.submit(CFO_ABSENT, &[]);
+    host.cmd(&["incident", "outcome", "INC-2026-0001", "--status", "executed"]).success();
+    host.submit(&CFO_ABSENT.replace("INC-2026-0001", "INC-2026-0002"), &[]);
+    host.cmd(&["incident", "outcome", "INC-2026-0002", "--status", "failed", "--note", "board unreachable"]).success();
+    host.submit(&CFO_ABSENT.replace("INC-2026-0001", "INC-2026-0003").replace("\"threshold\":1000000", "\"threshold\":\"x\""), &[]);
+    host.submit(&CFO_ABSENT.replace("INC-2026-0001", "INC-2026-0004").replace("\"threshold\":1000000", "\"threshold\":\"y\""), &[]);
+    let out = andon().args(["report", "--format", "json", "--ledger"]).arg(host.path("ledger")).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["incidents"], 4);
+    let recipe = &report["recipes"]["approval-routing"];
+    assert_eq!(recipe["incidents"], 4);
+    assert_eq!(recipe["approvals"], 2);
+    assert_eq!(recipe["refusals"]["evidence_schema_violation"], 2);
+    assert_eq!(recipe["executions"], 2);
+    assert_eq!(recipe["success_rate"], 0.5);
+    assert_eq!(report["recurring_kinds"]["approval_request"], 4);
+    assert_eq!(report["recurring_refusals"]["evidence_schema_violation"], 2);
+    assert_eq!(report["sla"]["high"]["target_minutes"], 8);
+    assert_eq!(report["sla"]["high"]["decisions"], 4);
+    assert_eq!(report["sla"]["high"]["within_target"], 4);
+    andon()
+        .args(["report", "--ledger"])
+        .arg(host.path("ledger"))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("approval-routing").and(predicates::str::contains("time to decision")));
+}

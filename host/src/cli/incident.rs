@@ -137,3 +137,17 @@ pub struct AuditArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 }
+
+/// `andon report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Ledger directory.
+    #[arg(long)]
+    pub ledger: PathBuf,
+    /// Only incidents reported at or after this RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}

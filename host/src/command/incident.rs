@@ -168,3 +168,13 @@ pub fn audit_cmd(args: &AuditArgs) -> anyhow::Result<Exit> {
         Ok(Exit::AuditFailed)
     }
 }
+
+pub fn report_cmd(args: &crate::cli::incident::ReportArgs) -> anyhow::Result<Exit> {
+    let receipts = incident::all_receipts(&args.ledger)?;
+    let report = andon_host::report::build(&receipts, args.since.as_deref());
+    match args.format {
+        Format::Json => print_json(&report)?,
+        Format::Text => print!("{}", andon_host::report::table(&report)),
+    }
+    Ok(Exit::Ok)
+}
