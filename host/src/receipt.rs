@@ -31,6 +31,7 @@
 //! # Ok::<(), andon_host::receipt::Error>(())
 //! ```
 
+pub mod canonical;
 pub mod run;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -111,6 +112,18 @@ pub enum Kind {
     SlaBreached,
     /// The host refused work because it was overloaded.
     Overloaded,
+}
+
+impl RunOutcome {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Pass => "pass",
+            RunOutcome::Plan => "plan",
+            RunOutcome::Refused => "refused",
+            RunOutcome::Fault => "fault",
+        }
+    }
 }
 
 impl Kind {
@@ -420,19 +433,6 @@ pub struct Sealed {
     pub line: Vec<u8>,
 }
 
-/// The members that sort after `hash`, up to `seq` (inclusive); `signature` comes
-/// next, then `timestamp`, which is last.
-#[derive(Serialize)]
-struct TailRef<'a> {
-    incident_id: &'a Option<String>,
-    incident_prev_hash: &'a Option<String>,
-    key_id: &'a str,
-    kind: Kind,
-    prev_hash: &'a str,
-    repair: &'a Option<Repair>,
-    seq: u64,
-}
-
 fn check_numbers(body: &Body) -> Result<()> {
     let check = |field: String, value: u64| {
         if value > MAX_SAFE_INTEGER { Err(Error::NumberTooLarge { field, value }) } else { Ok(()) }
@@ -455,56 +455,36 @@ fn check_numbers(body: &Body) -> Result<()> {
 /// Seals `body` with `key`: canonicalizes it, hashes it, MACs the hash, and lays out
 /// the ledger line.
 ///
-/// The line is produced by splicing `hash` and `signature` into the canonical body
-/// at their sorted places (after `format` and after `seq`), so the body is
-/// canonicalized once; a test checks that the result equals the RFC 8785 form of
-/// the whole receipt.
+/// The body is written by [`canonical::write_body`] (checked against the reference
+/// canonicalizer in debug builds), and the line is produced by splicing `hash` and
+/// `signature` into it at their sorted places (after `format` and after `seq`); a
+/// test checks that the result equals the RFC 8785 form of the whole receipt.
 ///
 /// # Errors
 /// [`Error::NumberTooLarge`] when an integer exceeds 2^53, [`Error::Canonical`] when
 /// serialization fails.
 pub fn seal(body: &Body, key: &HmacKey) -> Result<Sealed> {
     check_numbers(body)?;
-    let body_bytes = canonical_bytes_of(body).map_err(|e| Error::Canonical(e.to_string()))?;
+    let mut body_bytes = Vec::with_capacity(2048);
+    let (after_format, after_seq) = canonical::write_body(&mut body_bytes, body);
+    debug_assert_eq!(
+        String::from_utf8_lossy(&body_bytes),
+        String::from_utf8_lossy(&canonical_bytes_of(body).map_err(|e| Error::Canonical(e.to_string()))?),
+        "the fast receipt writer disagrees with the reference RFC 8785 canonicalizer"
+    );
     let hash = sha256_hex(&body_bytes);
     let signature = hex::encode(key.mac(hash.as_bytes()));
-
-    let tail = canonical_bytes_of(&TailRef {
-        incident_id: &body.incident_id,
-        incident_prev_hash: &body.incident_prev_hash,
-        key_id: &body.key_id,
-        kind: body.kind,
-        prev_hash: &body.prev_hash,
-        repair: &body.repair,
-        seq: body.seq,
-    })
-    .map_err(|e| Error::Canonical(e.to_string()))?;
-    let timestamp = canonical_bytes_of(&serde_json::json!({ "timestamp": body.timestamp }))
-        .map_err(|e| Error::Canonical(e.to_string()))?;
-    let tail_inner = &tail[1..tail.len() - 1];
-    let timestamp_inner = &timestamp[1..timestamp.len() - 1];
-    // The body ends with `,<tail members>,<timestamp member>}`.
-    let suffix_len = 1 + tail_inner.len() + 1 + timestamp_inner.len() + 1;
-    let split = body_bytes.len().checked_sub(suffix_len).ok_or_else(|| Error::Canonical("body too short".into()))?;
-    let suffix = &body_bytes[split..];
-    if suffix[0] != b','
-        || &suffix[1..=tail_inner.len()] != tail_inner
-        || suffix[1 + tail_inner.len()] != b','
-        || &suffix[2 + tail_inner.len()..suffix.len() - 1] != timestamp_inner
-    {
-        return Err(Error::Canonical("the receipt members are not in the expected canonical order".into()));
-    }
     let mut line = Vec::with_capacity(body_bytes.len() + 160);
-    line.extend_from_slice(&body_bytes[..split]);
+    line.extend_from_slice(&body_bytes[..after_format]);
     line.extend_from_slice(b",\"hash\":\"");
     line.extend_from_slice(hash.as_bytes());
-    line.extend_from_slice(b"\",");
-    line.extend_from_slice(tail_inner);
+    line.push(b'"');
+    line.extend_from_slice(&body_bytes[after_format..after_seq]);
     line.extend_from_slice(b",\"signature\":\"");
     line.extend_from_slice(signature.as_bytes());
-    line.extend_from_slice(b"\",");
-    line.extend_from_slice(timestamp_inner);
-    line.extend_from_slice(b"}\n");
+    line.push(b'"');
+    line.extend_from_slice(&body_bytes[after_seq..]);
+    line.push(b'\n');
     Ok(Sealed { seq: body.seq, hash, signature, body_bytes, line })
 }
 

@@ -92,7 +92,8 @@ pub fn build(receipts: &[StoredReceipt], since: Option<&str>) -> Report {
         }
         report.incidents += 1;
         *kinds.entry(facts.kind.clone()).or_default() += 1;
-        let figures = report.recipes.entry(facts.recipe.clone().unwrap_or_else(|| "(no standard work)".into())).or_default();
+        let figures =
+            report.recipes.entry(facts.recipe.clone().unwrap_or_else(|| "(no standard work)".into())).or_default();
         figures.incidents += 1;
         match &facts.decision {
             Some(Decision::Plan { .. }) => figures.approvals += 1,
@@ -104,7 +105,9 @@ pub fn build(receipts: &[StoredReceipt], since: Option<&str>) -> Report {
         }
         if facts.outcome_at.is_some() {
             figures.executions += 1;
-            if matches!(facts.status, Status::Executed) || (facts.status == Status::Closed && facts.outcome_note.is_some()) {
+            if matches!(facts.status, Status::Executed)
+                || (facts.status == Status::Closed && facts.outcome_note.is_some())
+            {
                 figures.executed_ok += u64::from(facts.status != Status::ExecutionFailed);
             }
         }
@@ -146,7 +149,10 @@ pub fn table(report: &Report) -> String {
     for (recipe, f) in &report.recipes {
         let refusals: u64 = f.refusals.values().sum();
         let rate = f.success_rate.map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0));
-        out += &format!("{recipe:<32}{:>9}{:>7}{:>10}{:>10}{:>9}\n", f.incidents, f.approvals, refusals, f.executions, rate);
+        out += &format!(
+            "{recipe:<32}{:>9}{:>7}{:>10}{:>10}{:>9}\n",
+            f.incidents, f.approvals, refusals, f.executions, rate
+        );
         for (reason, n) in &f.refusals {
             out += &format!("    refused {n} × {reason}\n");
         }

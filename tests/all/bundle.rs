@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use andon_host::AndonEngine;
 use andon_host::bundle::archive::BundleFiles;
-use andon_host::bundle::build::{self, BuiltComponent};
+use andon_host::bundle::build;
 use andon_host::bundle::golden;
 use andon_host::bundle::load::{self, Bundle, LoadOptions};
 use andon_host::bundle::manifest::{MANIFEST_FILE, Manifest, Role, SIGNATURE_FILE};
@@ -25,20 +25,9 @@ fn stranger() -> SigningKey {
     SigningKey::from_bytes(&[9u8; 32])
 }
 
-fn shipped() -> Vec<BuiltComponent<'static>> {
-    andon_recipes::SHIPPED
-        .iter()
-        .map(|c| BuiltComponent {
-            id: c.id,
-            role: if c.role == andon_recipes::Role::Gate { Role::Gate } else { Role::Recipe },
-            bytes: c.bytes,
-        })
-        .collect()
-}
-
 /// The shipped bundle's files, unsigned.
 fn unsigned_files() -> BundleFiles {
-    build::build(&crate::support::root().join("recipes-wasm"), &shipped(), build::UNSIGNED_KEY_ID).unwrap().1
+    build::build(&crate::support::root().join("recipes-wasm"), &build::shipped(), build::UNSIGNED_KEY_ID).unwrap().1
 }
 
 /// Signs bundle files in place (manifest rewritten with the publisher key id).

@@ -20,8 +20,19 @@ impl Host {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         andon().args(["keys", "generate", "--out"]).arg(d.join("keys")).assert().success();
-        andon().current_dir(crate::support::root()).args(["bundle", "build", "-o"]).arg(d.join("bundle")).assert().success();
-        andon().args(["bundle", "sign"]).arg(d.join("bundle")).arg("--key").arg(d.join("keys/ed25519.key")).assert().success();
+        andon()
+            .current_dir(crate::support::root())
+            .args(["bundle", "build", "-o"])
+            .arg(d.join("bundle"))
+            .assert()
+            .success();
+        andon()
+            .args(["bundle", "sign"])
+            .arg(d.join("bundle"))
+            .arg("--key")
+            .arg(d.join("keys/ed25519.key"))
+            .assert()
+            .success();
         andon()
             .args(["bundle", "trust", "--public-key"])
             .arg(d.join("keys/ed25519.pub"))
@@ -48,8 +59,9 @@ impl Host {
         cmd.arg("--trust").arg(self.path("trust.json")).args(extra);
         self.host_args(&mut cmd);
         let out = cmd.output().unwrap();
-        let json = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| panic!("stdout: {} stderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!("stdout: {} stderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        });
         (out.status.code().unwrap(), json)
     }
 
@@ -150,7 +162,12 @@ fn unknown_incident_kind_gets_the_no_standard_work_refusal() {
         host.submit(r#"{"incident_id":"INC-X","kind":"printer_on_fire","severity":"critical","evidence":{}}"#, &[]);
     assert_eq!(code, 10);
     assert_eq!(json["decision"]["refusal"]["reason"], "no_standard_work");
-    assert!(json["decision"]["refusal"]["checks"][0]["detail"].as_str().unwrap().contains("no standard work for this incident class"));
+    assert!(
+        json["decision"]["refusal"]["checks"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no standard work for this incident class")
+    );
 }
 
 #[test]
@@ -240,7 +257,9 @@ fn altering_any_byte_of_an_export_makes_the_audit_fail_and_say_where() {
         bytes[at] = if bytes[at] == b'7' { b'8' } else { b'7' };
         let path = host.path("altered.tar.gz");
         andon_host::bundle::archive::pack(&altered, &mut std::fs::File::create(&path).unwrap()).unwrap();
-        host.audit(&path).code(24).stderr(predicates::str::contains(needle).and(predicates::str::contains("audit failed")));
+        host.audit(&path)
+            .code(24)
+            .stderr(predicates::str::contains(needle).and(predicates::str::contains("audit failed")));
     }
 }
 
@@ -305,8 +324,14 @@ fn kaizen_report_counts_recipes_refusals_recurrences_and_sla() {
     host.cmd(&["incident", "outcome", "INC-2026-0001", "--status", "executed"]).success();
     host.submit(&CFO_ABSENT.replace("INC-2026-0001", "INC-2026-0002"), &[]);
     host.cmd(&["incident", "outcome", "INC-2026-0002", "--status", "failed", "--note", "board unreachable"]).success();
-    host.submit(&CFO_ABSENT.replace("INC-2026-0001", "INC-2026-0003").replace("\"threshold\":1000000", "\"threshold\":\"x\""), &[]);
-    host.submit(&CFO_ABSENT.replace("INC-2026-0001", "INC-2026-0004").replace("\"threshold\":1000000", "\"threshold\":\"y\""), &[]);
+    host.submit(
+        &CFO_ABSENT.replace("INC-2026-0001", "INC-2026-0003").replace("\"threshold\":1000000", "\"threshold\":\"x\""),
+        &[],
+    );
+    host.submit(
+        &CFO_ABSENT.replace("INC-2026-0001", "INC-2026-0004").replace("\"threshold\":1000000", "\"threshold\":\"y\""),
+        &[],
+    );
     let out = andon().args(["report", "--format", "json", "--ledger"]).arg(host.path("ledger")).output().unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["incidents"], 4);

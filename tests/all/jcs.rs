@@ -2,7 +2,9 @@
 //! receipts are hashed with: the RFC's test vectors (`tests/data/jcs/`, the
 //! `arrays`, `french`, `structures`, `unicode`, `values` and `weird` input/output
 //! pairs of the reference test data), the RFC's sorting example, and the ES6
-//! number-serialization samples of RFC 8785 Appendix B.
+//! number-serialization samples of RFC 8785 Appendix B. Both the reference
+//! canonicalizer (`serde_json_canonicalizer`, used by intake) and the receipt
+//! writer's own (`andon_host::receipt::canonical`) must produce the exact bytes.
 
 use std::path::PathBuf;
 
@@ -20,6 +22,12 @@ fn rfc_8785_vector_canonicalizes_to_the_expected_bytes(#[files("../tests/data/jc
     let actual = canonical_bytes(&value);
     assert_eq!(String::from_utf8_lossy(&actual), String::from_utf8_lossy(&expected), "{}", name.to_string_lossy());
     assert_eq!(actual, expected);
+    // The receipt writer's own canonicalizer agrees byte for byte.
+    assert_eq!(fast(&value), expected, "{}", name.to_string_lossy());
+}
+
+fn fast(value: &Value) -> Vec<u8> {
+    andon_host::receipt::canonical::to_vec(value)
 }
 
 #[test]
@@ -41,6 +49,7 @@ fn keys_sort_by_utf16_code_units_as_in_the_rfc_example() {
     )
     .unwrap();
     let text = String::from_utf8(canonical_bytes(&value)).unwrap();
+    assert_eq!(fast(&value), text.as_bytes());
     let keys: Vec<&str> = text
         .trim_start_matches('{')
         .split("\",")
@@ -77,6 +86,7 @@ fn keys_sort_by_utf16_code_units_as_in_the_rfc_example() {
 fn ieee754_value_serializes_as_es6_number_to_string(#[case] bits: u64, #[case] expected: &str) {
     let value = Value::from(f64::from_bits(bits));
     assert_eq!(String::from_utf8(canonical_bytes(&value)).unwrap(), expected);
+    assert_eq!(String::from_utf8(fast(&value)).unwrap(), expected);
 }
 
 #[rstest]
@@ -93,4 +103,5 @@ fn ieee754_value_serializes_as_es6_number_to_string(#[case] bits: u64, #[case] e
 fn json_number_text_serializes_as_es6_number_to_string(#[case] text: &str, #[case] expected: &str) {
     let value: Value = serde_json::from_str(text).unwrap();
     assert_eq!(String::from_utf8(canonical_bytes(&value)).unwrap(), expected);
+    assert_eq!(String::from_utf8(fast(&value)).unwrap(), expected);
 }

@@ -60,6 +60,19 @@ pub struct BuiltComponent<'a> {
     pub bytes: &'a [u8],
 }
 
+/// The shipped components embedded in this build (from `andon-recipes`, built from
+/// `recipes-wasm/` by its build script).
+pub fn shipped() -> Vec<BuiltComponent<'static>> {
+    andon_recipes::SHIPPED
+        .iter()
+        .map(|c| BuiltComponent {
+            id: c.id,
+            role: if c.role == andon_recipes::Role::Gate { Role::Gate } else { Role::Recipe },
+            bytes: c.bytes,
+        })
+        .collect()
+}
+
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| BundleError::io(path, e))
 }

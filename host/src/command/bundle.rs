@@ -3,10 +3,10 @@
 use std::path::Path;
 
 use andon_host::AndonEngine;
-use andon_host::bundle::build::{self, BuiltComponent};
+use andon_host::bundle::build;
 use andon_host::bundle::golden::{self, CaseResult};
 use andon_host::bundle::load::{self, Bundle, LoadOptions};
-use andon_host::bundle::manifest::{MANIFEST_FILE, Manifest, Role, SIGNATURE_FILE};
+use andon_host::bundle::manifest::{MANIFEST_FILE, Manifest, SIGNATURE_FILE};
 use andon_host::bundle::trust::{self, TrustPolicy};
 use andon_host::bundle::{BundleError, archive};
 use anyhow::{Context as _, bail};
@@ -31,25 +31,11 @@ pub fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
     }
 }
 
-fn shipped() -> Vec<BuiltComponent<'static>> {
-    andon_recipes::SHIPPED
-        .iter()
-        .map(|c| BuiltComponent {
-            id: c.id,
-            role: match c.role {
-                andon_recipes::Role::Gate => Role::Gate,
-                andon_recipes::Role::Recipe => Role::Recipe,
-            },
-            bytes: c.bytes,
-        })
-        .collect()
-}
-
 fn build_cmd(args: &BuildArgs) -> anyhow::Result<Exit> {
     if args.check_reproducible {
         check_reproducible(&args.source)?;
     }
-    let (manifest, files) = build::build(&args.source, &shipped(), build::UNSIGNED_KEY_ID)?;
+    let (manifest, files) = build::build(&args.source, &build::shipped(), build::UNSIGNED_KEY_ID)?;
     build::write_dir(&files, &args.out)?;
     println!("built bundle {} {} into {}", manifest.name, manifest.version, args.out.display());
     for c in &manifest.components {

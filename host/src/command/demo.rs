@@ -69,7 +69,80 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Exit> {
     if failures > 0 {
         bail!("{failures} golden case(s) did not match or were not deterministic");
     }
+    if args.format == Format::Text {
+        pipeline_demo(args, &engine)?;
+    }
     Ok(Exit::Ok)
+}
+
+/// The operator's flow on the shipped bundle: keys, build + sign the bundle, load it
+/// under a trust policy, submit every route scenario, record outcomes, export one
+/// incident and audit it offline, then verify the whole ledger.
+fn pipeline_demo(args: &DemoArgs, engine: &AndonEngine) -> anyhow::Result<()> {
+    use andon_host::bundle::build;
+    use andon_host::bundle::load::{Bundle, LoadOptions};
+    use andon_host::bundle::manifest::{MANIFEST_FILE, SIGNATURE_FILE};
+    use andon_host::bundle::trust::{self, TrustPolicy};
+    use andon_host::{export, incident, keys, ledger};
+
+    let temp = tempfile::tempdir()?;
+    let work = args.workdir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&work)?;
+    println!("\n== the standard work library, end to end (work dir {})", work.display());
+    let generated = keys::generate(&work.join("keys"))?;
+    let (_, signing) = keys::load_signing_key(&generated.signing_path)?;
+    let built = build::shipped();
+    let (mut manifest, mut files) = build::build(&args.source, &built, build::UNSIGNED_KEY_ID)?;
+    manifest.publisher_key_id = trust::ed25519_key_id(&signing.verifying_key());
+    files.insert(MANIFEST_FILE.into(), build::manifest_json(&manifest));
+    files.insert(SIGNATURE_FILE.into(), serde_json::to_vec_pretty(&trust::sign(&manifest, &signing))?);
+    build::write_dir(&files, &work.join("bundle"))?;
+    let policy = TrustPolicy::single(&signing.verifying_key(), &[manifest.name.as_str()]);
+    let bundle = Bundle::load_path(engine, &work.join("bundle"), LoadOptions { trust: Some(&policy), ..Default::default() })?;
+    println!("bundle {} {} signed by {}, digest {}", manifest.name, manifest.version, bundle.signer.as_deref().unwrap_or("?"), &bundle.digest[..16]);
+
+    let ledger_dir = work.join("ledger");
+    std::fs::create_dir_all(&ledger_dir)?;
+    let mut ledger = ledger::Ledger::open(
+        &ledger_dir,
+        keys::load_hmac_key(&generated.hmac_path)?,
+        ledger::Options { signing_key: Some((generated.ed25519_key_id.clone(), signing.clone())), ..Default::default() },
+    )?;
+    let mut first_planned = None;
+    for (entry, case) in bundle.golden.iter().filter(|(g, _)| g.route.is_some()) {
+        let bytes = serde_json::to_vec(&case["incident"])?;
+        let submitted = incident::submit(engine, &bundle, &mut ledger, &bytes, false)?;
+        let detail = match &submitted.outcome.decision {
+            andon_host::Decision::Plan { plan } => plan.steps.iter().map(|s| s.action.as_str()).collect::<Vec<_>>().join(" → "),
+            andon_host::Decision::Refused { refusal } => format!("{} — next: {}", refusal.reason, refusal.next_lawful_step),
+            andon_host::Decision::Pass { .. } => String::new(),
+        };
+        println!("{:<16} {:<48} {:<8} {}", submitted.incident_id, entry.name, submitted.status, detail);
+        if submitted.status == "planned" {
+            incident::record_outcome(&mut ledger, &submitted.incident_id, incident::ExecutionStatus::Executed, "executed by the demo")?;
+            first_planned.get_or_insert(submitted.incident_id.clone());
+        }
+    }
+    let checkpoint = ledger.checkpoint()?;
+    println!("ledger: {} receipts, checkpoint signed at seq {}", ledger.seq(), checkpoint.seq);
+    drop(ledger);
+    if let Some(id) = first_planned {
+        let files = export::export_files(&ledger_dir, &id, &signing)?;
+        let path = work.join(format!("evidence-bundle-{id}.tar.gz"));
+        andon_host::bundle::archive::pack(&files, &mut std::fs::File::create(&path)?)?;
+        let report = export::audit(std::fs::File::open(&path)?, Some(&signing.verifying_key()), engine)?;
+        println!(
+            "exported {id} ({} files) and audited it offline: {} receipts, {} replayed byte for byte: {}",
+            files.len(),
+            report.receipts,
+            report.replayed_runs,
+            if report.ok { "PASS" } else { "FAIL" }
+        );
+        if !report.ok {
+            bail!("the demo's own audit failed: {:?}", report.findings);
+        }
+    }
+    Ok(())
 }
 
 fn print_table(rows: &[Value]) {

@@ -171,12 +171,20 @@ fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
 /// the byte range of the whole member.
 type Member<'a> = (&'a [u8], &'a [u8], std::ops::Range<usize>);
 
-/// The members of a flat member list `"k":v,"k":v`.
-fn members(region: &[u8]) -> Option<Vec<Member<'_>>> {
-    let mut out = Vec::with_capacity(10);
-    let mut i = 0;
-    while i < region.len() {
-        if region[i] != b'"' {
+/// The members of a flat member list `"k":v,"k":v`, without allocating.
+struct Members<'a> {
+    region: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Members<'a> {
+    fn new(region: &'a [u8]) -> Members<'a> {
+        Members { region, at: 0 }
+    }
+
+    fn next_member(&mut self) -> Option<Member<'a>> {
+        let (region, i) = (self.region, self.at);
+        if region.get(i) != Some(&b'"') {
             return None;
         }
         let key_end = string_end(region, i)?;
@@ -185,19 +193,33 @@ fn members(region: &[u8]) -> Option<Vec<Member<'_>>> {
             return None;
         }
         let end = value_end(region, key_end + 1)?;
-        out.push((key, &region[key_end + 1..end], i..end));
-        i = end;
-        if i < region.len() {
-            if region[i] != b',' {
+        self.at = end;
+        if end < region.len() {
+            if region[end] != b',' || end + 1 == region.len() {
                 return None;
             }
-            i += 1;
-            if i == region.len() {
-                return None;
+            self.at = end + 1;
+        }
+        Some((key, &region[key_end + 1..end], i..end))
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    /// `Err(())` when the list is not well-formed.
+    type Item = Result<Member<'a>, ()>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.region.len() {
+            return None;
+        }
+        match self.next_member() {
+            Some(member) => Some(Ok(member)),
+            None => {
+                self.at = self.region.len();
+                Some(Err(()))
             }
         }
     }
-    Some(out)
 }
 
 fn string_value(raw: &[u8]) -> Option<Cow<'_, str>> {
@@ -224,7 +246,9 @@ pub(crate) fn parse_record(line: &[u8]) -> Result<Record<'_>, String> {
     if line.len() < 2 || line[0] != b'{' || line[line.len() - 1] != b'}' {
         return Err("not a JSON object on one line".into());
     }
-    let at = memchr::memmem::rfind(line, HASH_KEY).ok_or("no `hash` member")?;
+    static FINDER: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(HASH_KEY));
+    let at = FINDER.rfind(line).ok_or("no `hash` member")?;
     let head = &line[..at];
     if !head.ends_with(FORMAT_TAIL) {
         return Err(format!("`format` is not `{FORMAT}` or members are out of canonical order"));
@@ -235,26 +259,30 @@ pub(crate) fn parse_record(line: &[u8]) -> Result<Record<'_>, String> {
         return Err("`hash` is not 64 lowercase hex digits".into());
     }
     let tail = &line[hash_start + 66..line.len() - 1];
-    let members = members(tail).ok_or("members after `hash` are not well-formed JSON")?;
+    let not_json = "members after `hash` are not well-formed JSON";
     let (mut seq, mut prev_hash, mut incident_prev_hash, mut incident_id, mut key_id, mut kind, mut signature) =
         (None, None, None, None, None, false, None);
     let mut timestamp = false;
-    for (index, (key, value, range)) in members.iter().enumerate() {
-        match *key {
+    let mut count = 0;
+    let mut signature_index = usize::MAX;
+    for (index, member) in Members::new(tail).enumerate() {
+        let (key, value, range) = member.map_err(|()| not_json)?;
+        count = index + 1;
+        match key {
             b"seq" => {
                 let text = std::str::from_utf8(value).ok().filter(|t| t.bytes().all(|b| b.is_ascii_digit()));
                 seq = Some(text.and_then(|t| t.parse::<u64>().ok()).ok_or("`seq` is not an integer")?);
             }
             b"prev_hash" => prev_hash = Some(hash_value(value).ok_or("`prev_hash` is not a hash")?),
             b"incident_prev_hash" => {
-                incident_prev_hash = Some(if *value == b"null" {
+                incident_prev_hash = Some(if value == b"null" {
                     None
                 } else {
                     Some(hash_value(value).ok_or("`incident_prev_hash` is not a hash")?)
                 })
             }
             b"incident_id" => {
-                incident_id = Some(if *value == b"null" {
+                incident_id = Some(if value == b"null" {
                     None
                 } else {
                     Some(string_value(value).ok_or("`incident_id` is not a string")?)
@@ -263,11 +291,8 @@ pub(crate) fn parse_record(line: &[u8]) -> Result<Record<'_>, String> {
             b"key_id" => key_id = Some(string_value(value).ok_or("`key_id` is not a string")?),
             b"kind" => kind = string_value(value).is_some(),
             b"signature" => {
-                if index == 0 || index + 1 == members.len() {
-                    return Err("`signature` is out of canonical order".into());
-                }
-                signature =
-                    Some((hash_value(value).ok_or("`signature` is not 64 lowercase hex digits")?, range.clone()));
+                signature_index = index;
+                signature = Some((hash_value(value).ok_or("`signature` is not 64 lowercase hex digits")?, range));
             }
             b"timestamp" => timestamp = true,
             _ => {}
@@ -275,6 +300,9 @@ pub(crate) fn parse_record(line: &[u8]) -> Result<Record<'_>, String> {
     }
     let missing = |name: &str| format!("`{name}` is missing");
     let (signature, range) = signature.ok_or_else(|| missing("signature"))?;
+    if signature_index == 0 || signature_index + 1 == count {
+        return Err("`signature` is out of canonical order".into());
+    }
     if !timestamp {
         return Err(missing("timestamp"));
     }
@@ -295,6 +323,29 @@ pub(crate) fn parse_record(line: &[u8]) -> Result<Record<'_>, String> {
     })
 }
 
+/// FNV-1a: incident ids are short and not attacker-chosen at verification time
+/// in a way that matters (a slow verify is the worst case), and SipHash dominated
+/// the per-line cost.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Map of incident id to the hash of its last receipt.
+pub(crate) type IncidentHeads = HashMap<String, String, std::hash::BuildHasherDefault<Fnv>>;
+
 /// The verified chain so far.
 #[derive(Debug, Clone)]
 pub(crate) struct Chain {
@@ -303,12 +354,12 @@ pub(crate) struct Chain {
     /// Its hash (zeros when none).
     pub head: String,
     /// Last receipt hash per incident.
-    pub incidents: HashMap<String, String>,
+    pub incidents: IncidentHeads,
 }
 
 impl Default for Chain {
     fn default() -> Self {
-        Chain { seq: 0, head: ZERO_HASH.into(), incidents: HashMap::new() }
+        Chain { seq: 0, head: ZERO_HASH.into(), incidents: IncidentHeads::default() }
     }
 }
 
