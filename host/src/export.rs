@@ -87,7 +87,7 @@ pub fn export_files(
         files.insert(name, bytes);
     }
     let checkpoints = std::fs::read(ledger_dir.join(CHECKPOINTS_FILE)).unwrap_or_default();
-    if let Some(line) = checkpoints.split(|b| *b == b'\n').filter(|l| !l.is_empty()).next_back() {
+    if let Some(line) = checkpoints.split(|b| *b == b'\n').rfind(|l| !l.is_empty()) {
         files.insert("checkpoint.json".into(), line.to_vec());
     }
     let public = signing_key.verifying_key();

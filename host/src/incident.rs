@@ -166,7 +166,6 @@ pub fn submit(
         evaluated.bundle = Some(bundle_ref(bundle));
         evaluated.annotation = Some(annotation(json!({})));
         evaluated.evaluation_mode = evaluation_mode;
-        evaluated.fault_class = if outcome.runs.len() == outcome.decisions.len() { None } else { None };
         drafts.push(evaluated);
     }
 

@@ -53,6 +53,7 @@ pub mod verify;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{Read as _, Seek as _, Write as _};
+use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use cap_std::ambient_authority;
@@ -72,6 +73,8 @@ pub const RECEIPTS_FILE: &str = "receipts.jsonl";
 pub const CHECKPOINTS_FILE: &str = "checkpoints.jsonl";
 /// Writer lock file name.
 pub const LOCK_FILE: &str = "LOCK";
+/// Bytes of zero padding added to `receipts.jsonl` at a time.
+pub const PREALLOCATE: u64 = 4 << 20;
 /// Default number of receipts between automatic checkpoints.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
 
@@ -169,7 +172,10 @@ pub struct Ledger {
     _lock: std::fs::File,
     receipts: std::fs::File,
     checkpoints: std::fs::File,
+    /// End of the last whole receipt.
     len: u64,
+    /// Size of the file: `len` plus zero padding (preallocated space).
+    allocated: u64,
     chain: Chain,
     key: HmacKey,
     options: Options,
@@ -233,11 +239,17 @@ impl Ledger {
         let store = ComponentStore::open_in(&dir, true)?;
         let mut append = OpenOptions::new();
         append.read(true).append(true);
-        let receipts = dir.open_with(RECEIPTS_FILE, &append).map_err(io("open receipts.jsonl"))?.into_std();
+        // Receipts are written at explicit offsets into preallocated space.
+        let receipts = dir
+            .open_with(RECEIPTS_FILE, OpenOptions::new().read(true).write(true))
+            .map_err(io("open receipts.jsonl"))?
+            .into_std();
         let checkpoints = dir.open_with(CHECKPOINTS_FILE, &append).map_err(io("open checkpoints.jsonl"))?.into_std();
+        let allocated = receipts.metadata().map_err(io("stat receipts.jsonl"))?.len();
+        let logical = scan::logical_len(&receipts).map_err(io("read receipts.jsonl"))?;
 
         let scan = scan::scan(
-            &receipts,
+            (&receipts).take(logical),
             &ScanOptions { keys: None, wanted: &BTreeSet::new(), look_past_problem: true },
             &mut |_| {},
         )
@@ -249,6 +261,7 @@ impl Ledger {
             receipts,
             checkpoints,
             len: scan.good_len,
+            allocated,
             chain: scan.chain,
             key,
             options,
@@ -258,7 +271,9 @@ impl Ledger {
             poisoned: false,
         };
         if let Some(problem) = scan.problem {
-            if scan.consistent_after_problem.is_some() {
+            // A NUL byte in the bad line is preallocated space a crash left unwritten:
+            // everything from there on belongs to one unacknowledged write.
+            if scan.consistent_after_problem.is_some() && !scan.problem_has_nul {
                 return Err(Error::Damaged {
                     path: path.into(),
                     seq: problem.seq,
@@ -281,6 +296,7 @@ impl Ledger {
         (&self.receipts).take(removed_len).read_to_end(&mut removed).map_err(self.io("read the torn tail"))?;
         self.receipts.set_len(self.len).map_err(self.io("cut the torn tail"))?;
         self.receipts.sync_all().map_err(self.io("sync receipts.jsonl"))?;
+        self.allocated = self.len;
         let repair = Repair {
             bytes_removed: removed_len,
             last_good_seq: self.chain.seq,
@@ -394,10 +410,15 @@ impl Ledger {
             }
             appended.push(Appended { seq, hash: sealed.hash });
         }
-        let written = self.receipts.write_all(&bytes).and_then(|()| self.receipts.sync_data());
+        let end = self.len + bytes.len() as u64;
+        if end > self.allocated {
+            self.preallocate(end)?;
+        }
+        let written = self.receipts.write_all_at(&bytes, self.len).and_then(|()| self.receipts.sync_data());
         if let Err(source) = written {
             // Cut back whatever part of the batch reached the file.
-            if self.receipts.set_len(self.len).and_then(|()| self.receipts.sync_data()).is_err() {
+            self.allocated = self.len;
+            if self.receipts.set_len(self.len).and_then(|()| self.receipts.sync_all()).is_err() {
                 self.poisoned = true;
             }
             return Err(Error::Io { path: self.path.clone(), action: "append to receipts.jsonl".into(), source });
@@ -413,6 +434,26 @@ impl Ledger {
             self.checkpoint()?;
         }
         Ok(appended)
+    }
+
+    /// Zero-fills the file up to at least `end` (in [`PREALLOCATE`] steps) and syncs
+    /// it, so appends overwrite initialized blocks inside the file and their
+    /// `fdatasync` need not commit a size change.
+    fn preallocate(&mut self, end: u64) -> Result<()> {
+        let target = end.max(self.allocated + PREALLOCATE).next_multiple_of(4096);
+        let zeros = vec![0u8; 1 << 20];
+        let mut at = self.allocated;
+        let mut fill = || -> std::io::Result<()> {
+            while at < target {
+                let n = (target - at).min(zeros.len() as u64) as usize;
+                self.receipts.write_all_at(&zeros[..n], at)?;
+                at += n as u64;
+            }
+            self.receipts.sync_all()
+        };
+        fill().map_err(self.io("preallocate receipts.jsonl"))?;
+        self.allocated = target;
+        Ok(())
     }
 
     /// Writes a checkpoint of the current head now and returns it.

@@ -38,6 +38,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::Digest as _;
 
 use crate::component::World;
 use crate::decision::Decision;
@@ -434,20 +435,21 @@ pub struct Sealed {
 }
 
 fn check_numbers(body: &Body) -> Result<()> {
-    let check = |field: String, value: u64| {
-        if value > MAX_SAFE_INTEGER { Err(Error::NumberTooLarge { field, value }) } else { Ok(()) }
-    };
-    check("seq".into(), body.seq)?;
+    // Field names are only formatted on failure: this runs for every receipt.
+    fn check(value: u64, field: impl FnOnce() -> String) -> Result<()> {
+        if value > MAX_SAFE_INTEGER { Err(Error::NumberTooLarge { field: field(), value }) } else { Ok(()) }
+    }
+    check(body.seq, || "seq".into())?;
     for (i, run) in body.components.iter().enumerate() {
-        check(format!("components[{i}].fuel_consumed"), run.fuel_consumed)?;
-        check(format!("components[{i}].limits.fuel"), run.limits.fuel)?;
-        check(format!("components[{i}].limits.memory_bytes"), run.limits.memory_bytes)?;
-        check(format!("components[{i}].limits.deadline_ms"), run.limits.deadline_ms)?;
-        check(format!("components[{i}].limits.max_output_bytes"), run.limits.max_output_bytes)?;
+        check(run.fuel_consumed, || format!("components[{i}].fuel_consumed"))?;
+        check(run.limits.fuel, || format!("components[{i}].limits.fuel"))?;
+        check(run.limits.memory_bytes, || format!("components[{i}].limits.memory_bytes"))?;
+        check(run.limits.deadline_ms, || format!("components[{i}].limits.deadline_ms"))?;
+        check(run.limits.max_output_bytes, || format!("components[{i}].limits.max_output_bytes"))?;
     }
     if let Some(repair) = &body.repair {
-        check("repair.bytes_removed".into(), repair.bytes_removed)?;
-        check("repair.last_good_seq".into(), repair.last_good_seq)?;
+        check(repair.bytes_removed, || "repair.bytes_removed".into())?;
+        check(repair.last_good_seq, || "repair.last_good_seq".into())?;
     }
     Ok(())
 }
@@ -472,8 +474,8 @@ pub fn seal(body: &Body, key: &HmacKey) -> Result<Sealed> {
         String::from_utf8_lossy(&canonical_bytes_of(body).map_err(|e| Error::Canonical(e.to_string()))?),
         "the fast receipt writer disagrees with the reference RFC 8785 canonicalizer"
     );
-    let hash = sha256_hex(&body_bytes);
-    let signature = hex::encode(key.mac(hash.as_bytes()));
+    let hash = canonical::hex32(&sha2::Sha256::digest(&body_bytes).into());
+    let signature = canonical::hex32(&key.mac(hash.as_bytes()));
     let mut line = Vec::with_capacity(body_bytes.len() + 160);
     line.extend_from_slice(&body_bytes[..after_format]);
     line.extend_from_slice(b",\"hash\":\"");

@@ -15,7 +15,7 @@ use andon_host::receipt::Kind;
 use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt as _;
 
-use crate::ledger::{draft, ledger_with, receipts, signing_options, test_keys, verify_all};
+use crate::ledger::{content, draft, ledger_with, receipts, signing_options, test_keys, verify_all};
 
 /// Kill cycles run by the test suite.
 const CYCLES: u32 = 200;
@@ -113,10 +113,13 @@ fn sigkilled_writers_never_lose_an_acknowledged_receipt() {
     assert!(report.ok && report.ledger_checkpoints > 0, "{report:#?}");
 }
 
+/// Writes `bytes` where the next receipt would go: into the preallocated zero
+/// padding, as a write cut short by a crash would.
 fn append_raw(path: &Path, bytes: &[u8]) {
-    use std::io::Write as _;
-    let mut file = std::fs::OpenOptions::new().append(true).open(path.join("receipts.jsonl")).unwrap();
-    file.write_all(bytes).unwrap();
+    use std::os::unix::fs::FileExt as _;
+    let end = content(path).len() as u64;
+    let file = std::fs::OpenOptions::new().write(true).open(path.join("receipts.jsonl")).unwrap();
+    file.write_all_at(bytes, end).unwrap();
 }
 
 #[test]
@@ -124,7 +127,7 @@ fn a_half_written_last_line_is_cut_back_and_the_repair_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let keys = test_keys(dir.path());
     let path = ledger_with(dir.path(), &keys, 3);
-    let before = std::fs::read(path.join("receipts.jsonl")).unwrap();
+    let before = content(&path);
     let third = before.split_inclusive(|&b| b == b'\n').nth(2).unwrap().to_vec();
     let half = &third[..third.len() / 2];
     append_raw(&path, half);
@@ -140,7 +143,7 @@ fn a_half_written_last_line_is_cut_back_and_the_repair_is_recorded() {
     assert_eq!(ledger.seq(), 4);
     drop(ledger);
 
-    let after = std::fs::read(path.join("receipts.jsonl")).unwrap();
+    let after = content(&path);
     assert_eq!(&after[..before.len()], &before[..], "every whole receipt is kept byte for byte");
     let all = receipts(&path);
     assert_eq!(all.len(), 4);
@@ -214,7 +217,7 @@ fn a_self_consistent_record_appended_out_of_order_is_damage_not_a_torn_tail() {
     let dir = tempfile::tempdir().unwrap();
     let keys = test_keys(dir.path());
     let path = ledger_with(dir.path(), &keys, 3);
-    let bytes = std::fs::read(path.join("receipts.jsonl")).unwrap();
+    let bytes = content(&path);
     let first = bytes.split_inclusive(|&b| b == b'\n').next().unwrap().to_vec();
     append_raw(&path, &first);
     let err = Ledger::open(&path, keys.hmac.clone(), Options::default()).unwrap_err();

@@ -79,6 +79,14 @@ pub fn verify_all(path: &Path, keys: &TestKeys) -> Report {
     verify::verify(path, &options, &mut |_, _| {}).unwrap()
 }
 
+/// `receipts.jsonl` without its zero padding (preallocated space).
+pub fn content(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path.join("receipts.jsonl")).unwrap();
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes.truncate(end);
+    bytes
+}
+
 pub fn receipts(path: &Path) -> Vec<StoredReceipt> {
     ledger::read_lines(path).unwrap().map(|line| StoredReceipt::parse(&line.unwrap()).unwrap()).collect()
 }

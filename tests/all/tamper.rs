@@ -14,14 +14,14 @@ use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt as _;
 use serde_json::Value;
 
-use crate::ledger::{TestKeys, draft, ledger_with, signing_options, test_keys, verify_all};
+use crate::ledger::{TestKeys, content, draft, ledger_with, signing_options, test_keys, verify_all};
 
 fn andon() -> Command {
     Command::new(assert_cmd::cargo::cargo_bin!("andon"))
 }
 
 fn lines(path: &Path) -> Vec<Vec<u8>> {
-    let text = std::fs::read(path.join("receipts.jsonl")).unwrap();
+    let text = content(path);
     text.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect()
 }
 
@@ -40,7 +40,7 @@ fn flipping_any_single_byte_of_the_receipts_is_detected_at_the_seq_of_its_line()
     let dir = tempfile::tempdir().unwrap();
     let keys = test_keys(dir.path());
     let path = ledger_with(dir.path(), &keys, 5);
-    let original = std::fs::read(path.join("receipts.jsonl")).unwrap();
+    let original = content(&path);
     let options = VerifyOptions {
         keys: vec![keys.hmac.clone()],
         public_key: Some(keys::load_verifying_key(&keys.generated.public_path).unwrap()),

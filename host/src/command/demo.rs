@@ -98,28 +98,47 @@ fn pipeline_demo(args: &DemoArgs, engine: &AndonEngine) -> anyhow::Result<()> {
     files.insert(SIGNATURE_FILE.into(), serde_json::to_vec_pretty(&trust::sign(&manifest, &signing))?);
     build::write_dir(&files, &work.join("bundle"))?;
     let policy = TrustPolicy::single(&signing.verifying_key(), &[manifest.name.as_str()]);
-    let bundle = Bundle::load_path(engine, &work.join("bundle"), LoadOptions { trust: Some(&policy), ..Default::default() })?;
-    println!("bundle {} {} signed by {}, digest {}", manifest.name, manifest.version, bundle.signer.as_deref().unwrap_or("?"), &bundle.digest[..16]);
+    let bundle =
+        Bundle::load_path(engine, &work.join("bundle"), LoadOptions { trust: Some(&policy), ..Default::default() })?;
+    println!(
+        "bundle {} {} signed by {}, digest {}",
+        manifest.name,
+        manifest.version,
+        bundle.signer.as_deref().unwrap_or("?"),
+        &bundle.digest[..16]
+    );
 
     let ledger_dir = work.join("ledger");
     std::fs::create_dir_all(&ledger_dir)?;
     let mut ledger = ledger::Ledger::open(
         &ledger_dir,
         keys::load_hmac_key(&generated.hmac_path)?,
-        ledger::Options { signing_key: Some((generated.ed25519_key_id.clone(), signing.clone())), ..Default::default() },
+        ledger::Options {
+            signing_key: Some((generated.ed25519_key_id.clone(), signing.clone())),
+            ..Default::default()
+        },
     )?;
     let mut first_planned = None;
     for (entry, case) in bundle.golden.iter().filter(|(g, _)| g.route.is_some()) {
         let bytes = serde_json::to_vec(&case["incident"])?;
         let submitted = incident::submit(engine, &bundle, &mut ledger, &bytes, false)?;
         let detail = match &submitted.outcome.decision {
-            andon_host::Decision::Plan { plan } => plan.steps.iter().map(|s| s.action.as_str()).collect::<Vec<_>>().join(" → "),
-            andon_host::Decision::Refused { refusal } => format!("{} — next: {}", refusal.reason, refusal.next_lawful_step),
+            andon_host::Decision::Plan { plan } => {
+                plan.steps.iter().map(|s| s.action.as_str()).collect::<Vec<_>>().join(" → ")
+            }
+            andon_host::Decision::Refused { refusal } => {
+                format!("{} — next: {}", refusal.reason, refusal.next_lawful_step)
+            }
             andon_host::Decision::Pass { .. } => String::new(),
         };
         println!("{:<16} {:<48} {:<8} {}", submitted.incident_id, entry.name, submitted.status, detail);
         if submitted.status == "planned" {
-            incident::record_outcome(&mut ledger, &submitted.incident_id, incident::ExecutionStatus::Executed, "executed by the demo")?;
+            incident::record_outcome(
+                &mut ledger,
+                &submitted.incident_id,
+                incident::ExecutionStatus::Executed,
+                "executed by the demo",
+            )?;
             first_planned.get_or_insert(submitted.incident_id.clone());
         }
     }

@@ -92,6 +92,18 @@ pub(crate) struct Record<'a> {
 }
 
 impl Record<'_> {
+    /// SHA-256 of the body bytes.
+    pub fn body_sha256(&self) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(self.head);
+        hasher.update(b",");
+        hasher.update(self.tail1);
+        hasher.update(b",");
+        hasher.update(self.tail2);
+        hasher.update(b"}");
+        hasher.finalize().into()
+    }
+
     /// SHA-256 of the body bytes, as lowercase hex ASCII.
     pub fn body_digest(&self) -> [u8; 64] {
         let mut hasher = Sha256::new();
@@ -108,29 +120,57 @@ impl Record<'_> {
 
     /// True when the recorded hash is the hash of the body.
     pub fn self_consistent(&self) -> bool {
-        self.hash == self.body_digest()
+        decode_hex32(self.hash) == Some(self.body_sha256())
     }
 }
 
+/// Value of each byte as a lowercase hex digit, or 0xff.
+const HEX: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 fn is_lower_hex(bytes: &[u8]) -> bool {
-    bytes.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    bytes.iter().fold(0u8, |acc, &b| acc | (HEX[b as usize] & 0xf0)) == 0
+}
+
+/// Decodes 64 lowercase hex digits.
+pub(crate) fn decode_hex32(text: &[u8]) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    let mut bad = 0u8;
+    for (i, pair) in text.chunks_exact(2).enumerate() {
+        let (hi, lo) = (HEX[pair[0] as usize], HEX[pair[1] as usize]);
+        bad |= (hi | lo) & 0xf0;
+        out[i] = (hi << 4) | (lo & 0x0f);
+    }
+    (bad == 0).then_some(out)
 }
 
 /// Index just past the closing quote of the string starting at `start` (a `"`).
 fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    // The strings after `hash` are short: a plain loop beats a SIMD search here.
     let mut i = start + 1;
-    loop {
-        let found = memchr::memchr2(b'"', b'\\', &bytes[i..])?;
-        i += found;
-        if bytes[i] == b'\\' {
-            i += 2;
-            if i > bytes.len() {
-                return None;
-            }
-        } else {
-            return Some(i + 1);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
         }
     }
+    None
 }
 
 /// Index just past the JSON value starting at `start`.
@@ -367,8 +407,8 @@ impl Chain {
     /// Checks one line against the chain and, when it is good, extends the chain.
     pub fn check(&mut self, line: &[u8], keys: Option<&[HmacKey]>) -> Result<(), (ProblemKind, String)> {
         let record = parse_record(line).map_err(|m| (ProblemKind::Malformed, m))?;
-        let digest = record.body_digest();
-        if record.hash != digest {
+        if decode_hex32(record.hash) != Some(record.body_sha256()) {
+            let digest = record.body_digest();
             return Err((
                 ProblemKind::HashMismatch,
                 format!(
@@ -416,9 +456,8 @@ impl Chain {
                     format!("signed with key id `{}`, which none of the given keys has", record.key_id),
                 ));
             };
-            let mut tag = [0u8; 32];
-            let decoded = hex::decode_to_slice(record.signature, &mut tag).is_ok();
-            if !decoded || !key.verify(record.hash, &tag) {
+            let tag = decode_hex32(record.signature);
+            if !tag.is_some_and(|tag| key.verify(record.hash, &tag)) {
                 return Err((ProblemKind::BadMac, format!("the HMAC under key `{}` does not verify", record.key_id)));
             }
         }
@@ -466,8 +505,29 @@ pub(crate) struct Scan {
     pub consistent_after_problem: Option<u64>,
     /// Bytes of an unterminated fragment at the end.
     pub fragment: u64,
+    /// The line of the first problem contains a NUL byte (unwritten preallocated
+    /// space).
+    pub problem_has_nul: bool,
     /// Hashes at the wanted seqs.
     pub wanted_hashes: BTreeMap<u64, String>,
+}
+
+/// Length of `file` without its trailing zero padding (preallocated space): the
+/// offset just past its last non-NUL byte.
+pub(crate) fn logical_len(file: &std::fs::File) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt as _;
+    let mut end = file.metadata()?.len();
+    let mut buf = vec![0u8; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.read_exact_at(chunk, start)?;
+        if let Some(last) = chunk.iter().rposition(|&b| b != 0) {
+            return Ok(start + last as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 /// Streams `reader` (a `receipts.jsonl`) once, checking every line.
@@ -495,6 +555,7 @@ pub(crate) fn scan<R: Read>(
                         }
                     }
                     Err((kind, message)) => {
+                        scan.problem_has_nul = line.contains(&0);
                         scan.problem = Some(Problem {
                             kind,
                             seq: scan.chain.seq + 1,

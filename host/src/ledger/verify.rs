@@ -37,7 +37,7 @@ pub struct Report {
     pub head_seq: u64,
     /// Hash of the last good receipt.
     pub head_hash: String,
-    /// Size of `receipts.jsonl`.
+    /// Size of `receipts.jsonl` without its zero padding.
     pub bytes: u64,
     /// Whether HMACs were checked.
     pub macs_checked: bool,
@@ -84,7 +84,8 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotALedger { path: path.into() }),
         Err(e) => return Err(io("open receipts.jsonl")(e)),
     };
-    let total = receipts.metadata().map_err(io("stat receipts.jsonl"))?.len();
+    // Zero padding at the end is preallocated space, not content.
+    let total = scan::logical_len(&receipts).map_err(io("read receipts.jsonl"))?;
 
     let mut problems = Vec::new();
     let mut checkpoints: Vec<(Option<u64>, Checkpoint)> = Vec::new();
@@ -123,7 +124,7 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
     let wanted: BTreeSet<u64> = checkpoints.iter().map(|(_, c)| c.seq).collect();
 
     let keys = (!options.keys.is_empty()).then_some(options.keys.as_slice());
-    let scan = scan::scan(&receipts, &ScanOptions { keys, wanted: &wanted, look_past_problem: false }, &mut |done| {
+    let scan = scan::scan(std::io::Read::take(&receipts, total), &ScanOptions { keys, wanted: &wanted, look_past_problem: false }, &mut |done| {
         progress(done, total)
     })
     .map_err(io("read receipts.jsonl"))?;

@@ -29,7 +29,26 @@ pub fn to_vec(value: &Value) -> Vec<u8> {
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    // Most receipt strings need no escape at all: copy them straight.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    }
+}
+
+/// Lowercase hex of 32 bytes.
+pub(crate) fn hex32(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        text[2 * i] = DIGITS[usize::from(b >> 4)];
+        text[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    String::from_utf8(text.to_vec()).expect("hex is ASCII")
 }
 
 fn write_u64(out: &mut Vec<u8>, n: u64) {
@@ -76,10 +95,23 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
             out.push(b']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
+            // Small objects (nearly all of them) are sorted on the stack.
+            const STACK: usize = 24;
+            static NULL: Value = Value::Null;
+            let mut stack: [(&str, &Value); STACK] = [("", &NULL); STACK];
+            let mut heap: Vec<(&str, &Value)>;
+            let entries: &mut [(&str, &Value)] = if map.len() <= STACK {
+                for (slot, (key, item)) in stack.iter_mut().zip(map.iter()) {
+                    *slot = (key.as_str(), item);
+                }
+                &mut stack[..map.len()]
+            } else {
+                heap = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                &mut heap
+            };
+            entries.sort_unstable_by(|a, b| utf16_cmp(a.0, b.0));
             out.push(b'{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
+            for (i, (key, item)) in entries.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
