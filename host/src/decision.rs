@@ -11,12 +11,12 @@ use crate::bindings::wit;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
+    /// Detail.
+    pub detail: String,
     /// Check name.
     pub name: String,
     /// Whether it passed.
     pub passed: bool,
-    /// Detail.
-    pub detail: String,
 }
 
 /// A missing prerequisite.
@@ -33,8 +33,6 @@ pub struct MissingPrerequisite {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Refusal {
-    /// Why.
-    pub reason: String,
     /// Every check analyzed.
     pub checks: Vec<Check>,
     /// Missing prerequisites.
@@ -43,6 +41,8 @@ pub struct Refusal {
     pub next_lawful_step: String,
     /// The policy reference.
     pub policy_reference: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// A plan step parameter.
@@ -69,16 +69,16 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
-    /// Recipe that produced it.
-    pub recipe_id: String,
-    /// Ordered steps.
-    pub steps: Vec<Step>,
+    /// Checks analyzed by the recipe.
+    pub checks: Vec<Check>,
     /// Expected outcomes.
     pub expected_outcomes: Vec<String>,
     /// Quality checks.
     pub quality_checks: Vec<String>,
-    /// Checks analyzed by the recipe.
-    pub checks: Vec<Check>,
+    /// Recipe that produced it.
+    pub recipe_id: String,
+    /// Ordered steps.
+    pub steps: Vec<Step>,
 }
 
 /// What one component decided.
@@ -134,6 +134,49 @@ impl Decision {
             Decision::Pass { checks } => checks,
             Decision::Plan { plan } => &plan.checks,
             Decision::Refused { refusal } => &refusal.checks,
+        }
+    }
+}
+
+impl Decision {
+    /// The RFC 8785 bytes of this decision, written directly: every struct above
+    /// declares its fields in code-point order and holds only strings, booleans and
+    /// arrays, and serde_json escapes strings exactly as RFC 8785 does, so no
+    /// intermediate `Value` and no key sort are needed. A test checks the result
+    /// against the general canonicalizer for every golden case.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        let write = |out: &mut Vec<u8>, value: &dyn erased::Json| value.write(out);
+        match self {
+            Decision::Pass { checks } => {
+                out.extend_from_slice(b"{\"checks\":");
+                write(&mut out, checks);
+                out.extend_from_slice(b",\"outcome\":\"pass\"}");
+            }
+            Decision::Plan { plan } => {
+                out.extend_from_slice(b"{\"outcome\":\"plan\",\"plan\":");
+                write(&mut out, plan);
+                out.push(b'}');
+            }
+            Decision::Refused { refusal } => {
+                out.extend_from_slice(b"{\"outcome\":\"refused\",\"refusal\":");
+                write(&mut out, refusal);
+                out.push(b'}');
+            }
+        }
+        out
+    }
+}
+
+mod erased {
+    /// Writes a value as compact JSON.
+    pub trait Json {
+        fn write(&self, out: &mut Vec<u8>);
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write(&self, out: &mut Vec<u8>) {
+            serde_json::to_writer(out, self).expect("decision values serialize");
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::component::{LoadedComponent, Pre, World};
 use crate::decision::Decision;
 use crate::engine::{AndonEngine, EPOCH_TICK};
 use crate::errors::{Error, Result};
-use crate::evidence::{Envelope, Incident, Severity, canonical_bytes_of, sha256_hex};
+use crate::evidence::{Envelope, Incident, Severity, sha256_hex};
 
 /// Resource limits of one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,7 +168,7 @@ impl LoadedComponent {
             Ok(decision) => decision,
             Err(err) => return Err(classify(err, &store, limits, fuel_consumed)),
         };
-        let output = canonical_bytes_of(&decision)?;
+        let output = decision.canonical_bytes();
         if output.len() as u64 > limits.max_output_bytes {
             return Err(Error::OutputTooLarge {
                 size: output.len() as u64,

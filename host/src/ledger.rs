@@ -73,7 +73,7 @@ pub const RECEIPTS_FILE: &str = "receipts.jsonl";
 pub const CHECKPOINTS_FILE: &str = "checkpoints.jsonl";
 /// Writer lock file name.
 pub const LOCK_FILE: &str = "LOCK";
-/// Bytes of zero padding added to `receipts.jsonl` at a time.
+/// A good [`Options::preallocate`] step: 4 MiB of zero padding at a time.
 pub const PREALLOCATE: u64 = 4 << 20;
 /// Default number of receipts between automatic checkpoints.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
@@ -148,11 +148,17 @@ pub struct Options {
     pub checkpoint_every: u64,
     /// The Ed25519 key (id, key) that signs checkpoints; none: no checkpoints.
     pub signing_key: Option<(String, SigningKey)>,
+    /// Zero-fill `receipts.jsonl` this many bytes ahead of the last receipt (0: off,
+    /// the default). Appends then overwrite initialized blocks inside the file, so
+    /// their `fdatasync` need not commit a size change (the trick SQLite's WAL gets
+    /// from reusing its file), at the price of NUL padding at the end of the file,
+    /// which readers must ignore (see docs/ledger.md).
+    pub preallocate: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { checkpoint_every: DEFAULT_CHECKPOINT_EVERY, signing_key: None }
+        Options { checkpoint_every: DEFAULT_CHECKPOINT_EVERY, signing_key: None, preallocate: 0 }
     }
 }
 
@@ -411,7 +417,7 @@ impl Ledger {
             appended.push(Appended { seq, hash: sealed.hash });
         }
         let end = self.len + bytes.len() as u64;
-        if end > self.allocated {
+        if end > self.allocated && self.options.preallocate > 0 {
             self.preallocate(end)?;
         }
         let written = self.receipts.write_all_at(&bytes, self.len).and_then(|()| self.receipts.sync_data());
@@ -424,6 +430,7 @@ impl Ledger {
             return Err(Error::Io { path: self.path.clone(), action: "append to receipts.jsonl".into(), source });
         }
         self.len += bytes.len() as u64;
+        self.allocated = self.allocated.max(self.len);
         self.chain.seq = seq;
         self.chain.head = head;
         self.chain.incidents.extend(overlay);
@@ -436,11 +443,11 @@ impl Ledger {
         Ok(appended)
     }
 
-    /// Zero-fills the file up to at least `end` (in [`PREALLOCATE`] steps) and syncs
+    /// Zero-fills the file up to at least `end` (in [`Options::preallocate`] steps) and syncs
     /// it, so appends overwrite initialized blocks inside the file and their
     /// `fdatasync` need not commit a size change.
     fn preallocate(&mut self, end: u64) -> Result<()> {
-        let target = end.max(self.allocated + PREALLOCATE).next_multiple_of(4096);
+        let target = end.max(self.allocated + self.options.preallocate).next_multiple_of(4096);
         let zeros = vec![0u8; 1 << 20];
         let mut at = self.allocated;
         let mut fill = || -> std::io::Result<()> {

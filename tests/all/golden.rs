@@ -44,6 +44,8 @@ fn golden_case_is_decided_as_expected_and_deterministically(#[files("../recipes-
     assert_eq!(first.output, other.output, "second engine: different bytes");
     assert_eq!(first.fuel_consumed, other.fuel_consumed, "second engine: different fuel");
     assert!(first.fuel_consumed > 0);
+    // The direct canonical writer agrees with the general RFC 8785 canonicalizer.
+    assert_eq!(first.output, andon_host::evidence::canonical_bytes_of(&first.decision).unwrap());
 
     let expect = &case["expect"];
     let outcome = expect["outcome"].as_str().unwrap();
@@ -100,4 +102,22 @@ fn doctrine_story_cfo_absent_escalates_to_board() {
     let plan = plan.decision.plan().expect("a plan");
     let escalate = plan.steps.iter().find(|s| s.action == "escalate_to_board").expect("escalates to the Board");
     assert!(escalate.parameters.iter().any(|p| p.name == "approver" && p.value == "board"));
+}
+
+#[test]
+fn direct_canonical_writer_escapes_strings_exactly_like_rfc_8785() {
+    use andon_host::decision::{Check, MissingPrerequisite, Refusal};
+    let nasty = "ctl\u{0}\u{1}\u{8}\u{9}\u{a}\u{c}\u{d}\u{1f} quote\" back\\ slash/ del\u{7f} ls\u{2028} é 😀";
+    let decision = Decision::Refused {
+        refusal: Refusal {
+            checks: vec![Check { detail: nasty.into(), name: nasty.into(), passed: false }],
+            missing: vec![MissingPrerequisite { name: nasty.into(), status: "not_found".into() }],
+            next_lawful_step: nasty.into(),
+            policy_reference: "P".into(),
+            reason: nasty.into(),
+        },
+    };
+    assert_eq!(decision.canonical_bytes(), andon_host::evidence::canonical_bytes_of(&decision).unwrap());
+    let pass = Decision::Pass { checks: vec![] };
+    assert_eq!(pass.canonical_bytes(), andon_host::evidence::canonical_bytes_of(&pass).unwrap());
 }

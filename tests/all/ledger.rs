@@ -59,6 +59,7 @@ pub fn signing_options(keys: &TestKeys, every: u64) -> Options {
     Options {
         checkpoint_every: every,
         signing_key: Some(keys::load_signing_key(&keys.generated.signing_path).unwrap()),
+        preallocate: 0,
     }
 }
 
@@ -129,6 +130,34 @@ fn reopening_continues_the_chain_where_it_ended() {
     let all = receipts(&path);
     assert_eq!(all[3].body.prev_hash, head);
     assert_eq!(all[3].body.incident_prev_hash.as_deref(), Some(all[0].hash.as_str()));
+    assert!(verify_all(&path, &keys).ok);
+}
+
+#[test]
+fn a_preallocated_ledger_ends_in_zero_padding_that_readers_and_verify_ignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = test_keys(dir.path());
+    let path = dir.path().join("ledger");
+    let options = Options { preallocate: 1 << 20, ..signing_options(&keys, 3) };
+    let mut ledger = Ledger::open(&path, keys.hmac.clone(), options.clone()).unwrap();
+    for i in 0..5 {
+        ledger.append(draft("P", i)).unwrap();
+    }
+    drop(ledger);
+    let size = std::fs::metadata(path.join("receipts.jsonl")).unwrap().len();
+    let logical = content(&path).len() as u64;
+    assert!(size >= 1 << 20 && logical < size, "the file is padded: {logical} of {size} bytes");
+    assert_eq!(receipts(&path).len(), 5);
+    let report = verify_all(&path, &keys);
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(report.bytes, logical);
+    // Reopening (with or without preallocation) continues inside the padding.
+    let mut ledger = Ledger::open(&path, keys.hmac.clone(), Options::default()).unwrap();
+    assert!(ledger.repaired().is_none());
+    ledger.append(draft("P", 5)).unwrap();
+    drop(ledger);
+    assert_eq!(std::fs::metadata(path.join("receipts.jsonl")).unwrap().len(), size);
+    assert_eq!(receipts(&path).len(), 6);
     assert!(verify_all(&path, &keys).ok);
 }
 

@@ -64,4 +64,7 @@ pub struct StressArgs {
     /// Receipts per group commit (1: one fsync per receipt).
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
+    /// Zero-fill the receipts file this many bytes ahead (0: off).
+    #[arg(long, default_value_t = 0)]
+    pub preallocate: u64,
 }

@@ -121,7 +121,7 @@ fn record(
     let engine = AndonEngine::new()?;
     let recorded = run::evaluate_bytes(&engine, &id, bytes, request, &limits)?;
     let draft = Draft::from_runs(incident, std::slice::from_ref(&recorded), &engine, false);
-    let options = Options { checkpoint_every: args.checkpoint_every, signing_key };
+    let options = Options { checkpoint_every: args.checkpoint_every, signing_key, ..Options::default() };
     let mut ledger = Ledger::open(ledger_dir, key, options)?;
     // The component goes into the store before the receipt that names it.
     ledger.store().put(bytes)?;

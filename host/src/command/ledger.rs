@@ -79,7 +79,7 @@ fn synthetic(i: u64) -> Draft {
 fn stress(args: &StressArgs) -> anyhow::Result<Exit> {
     let key = keys::load_hmac_key(&args.key)?;
     let signing_key = args.signing_key.as_deref().map(keys::load_signing_key).transpose()?;
-    let options = Options { checkpoint_every: args.checkpoint_every, signing_key };
+    let options = Options { checkpoint_every: args.checkpoint_every, signing_key, preallocate: args.preallocate };
     let mut ledger = Ledger::open(&args.dir, key, options)?;
     let mut out = std::io::stdout().lock();
     let mut written = 0u64;

@@ -124,9 +124,11 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
     let wanted: BTreeSet<u64> = checkpoints.iter().map(|(_, c)| c.seq).collect();
 
     let keys = (!options.keys.is_empty()).then_some(options.keys.as_slice());
-    let scan = scan::scan(std::io::Read::take(&receipts, total), &ScanOptions { keys, wanted: &wanted, look_past_problem: false }, &mut |done| {
-        progress(done, total)
-    })
+    let scan = scan::scan(
+        std::io::Read::take(&receipts, total),
+        &ScanOptions { keys, wanted: &wanted, look_past_problem: false },
+        &mut |done| progress(done, total),
+    )
     .map_err(io("read receipts.jsonl"))?;
     let mut in_flight_bytes = 0;
     let mut receipt_problem = scan.problem;
