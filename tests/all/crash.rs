@@ -180,8 +180,7 @@ fn a_garbage_last_line_left_by_a_crash_is_cut_back() {
     let dir = tempfile::tempdir().unwrap();
     let keys = test_keys(dir.path());
     let path = ledger_with(dir.path(), &keys, 2);
-    append_raw(&path, &[0u8; 700]);
-    append_raw(&path, b"\n");
+    append_raw(&path, &[&[0u8; 700][..], b"\n"].concat());
     let ledger = Ledger::open(&path, keys.hmac.clone(), Options::default()).unwrap();
     assert_eq!(ledger.repaired().unwrap().bytes_removed, 701);
     drop(ledger);
