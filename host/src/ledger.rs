@@ -75,6 +75,8 @@ pub const CHECKPOINTS_FILE: &str = "checkpoints.jsonl";
 pub const LOCK_FILE: &str = "LOCK";
 /// A good [`Options::preallocate`] step: 4 MiB of zero padding at a time.
 pub const PREALLOCATE: u64 = 4 << 20;
+/// How long opening waits for the writer lock before reporting [`Error::Busy`].
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Default number of receipts between automatic checkpoints.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
 
@@ -232,10 +234,19 @@ impl Ledger {
             .open_with(LOCK_FILE, OpenOptions::new().read(true).write(true).create(true))
             .map_err(io("open LOCK"))?
             .into_std();
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Busy { path: path.into() }),
-            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock LOCK")(e)),
+        // A writer that is closing (or a child process forked by another thread of
+        // this process that has not exec'd yet, which briefly shares the lock) lets
+        // go within moments: wait a little before reporting the ledger busy.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Busy { path: path.into() }),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io("lock LOCK")(e)),
+            }
         }
         let created = create_if_missing(&dir, RECEIPTS_FILE).map_err(io("create receipts.jsonl"))?
             | create_if_missing(&dir, CHECKPOINTS_FILE).map_err(io("create checkpoints.jsonl"))?;
@@ -277,9 +288,9 @@ impl Ledger {
             poisoned: false,
         };
         if let Some(problem) = scan.problem {
-            // A NUL byte in the bad line is preallocated space a crash left unwritten:
-            // everything from there on belongs to one unacknowledged write.
-            if scan.consistent_after_problem.is_some() && !scan.problem_has_nul {
+            // A self-consistent receipt after the damage may have been acknowledged:
+            // never cut it, whatever the damage looks like.
+            if scan.consistent_after_problem.is_some() {
                 return Err(Error::Damaged {
                     path: path.into(),
                     seq: problem.seq,

@@ -30,7 +30,9 @@ pub fn to_vec(value: &Value) -> Vec<u8> {
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
     // Most receipt strings need no escape at all: copy them straight.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // No early exit, so the check vectorizes.
+    let needs_escape = s.bytes().fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if !needs_escape {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -51,9 +53,18 @@ pub(crate) fn hex32(bytes: &[u8; 32]) -> String {
     String::from_utf8(text.to_vec()).expect("hex is ASCII")
 }
 
-fn write_u64(out: &mut Vec<u8>, n: u64) {
-    use std::io::Write as _;
-    write!(out, "{n}").expect("writing to a Vec cannot fail");
+fn write_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn write_f64(out: &mut Vec<u8>, value: f64) {
