@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod keys;
 pub mod ledger;
 pub mod replay;
+pub mod serve;
 pub mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -49,6 +50,11 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Ledger maintenance: signed checkpoints.
     Ledger(ledger::LedgerArgs),
+    /// Serve the tools over MCP on stdio (stdout carries protocol messages only;
+    /// logs go to stderr, filtered by RUST_LOG).
+    Mcp(serve::McpArgs),
+    /// Serve the tools over MCP streamable HTTP at /mcp, with Prometheus /metrics.
+    Serve(serve::ServeArgs),
 }
 
 /// Output format.

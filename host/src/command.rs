@@ -8,6 +8,7 @@ mod inspect;
 mod keys;
 mod ledger;
 mod replay;
+mod serve;
 mod verify;
 
 use std::path::Path;
@@ -32,6 +33,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Verify(args) => verify::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Ledger(args) => ledger::run(&args),
+        Command::Mcp(args) => serve::mcp(&args),
+        Command::Serve(args) => serve::serve(&args),
     }
 }
 

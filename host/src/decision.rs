@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::bindings::wit;
 
 /// One analyzed check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
     /// Detail.
@@ -20,7 +20,7 @@ pub struct Check {
 }
 
 /// A missing prerequisite.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MissingPrerequisite {
     /// Prerequisite name, e.g. `insurance_cert`.
@@ -30,7 +30,7 @@ pub struct MissingPrerequisite {
 }
 
 /// A refusal with the doctrine's fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Refusal {
     /// Every check analyzed.
@@ -46,7 +46,7 @@ pub struct Refusal {
 }
 
 /// A plan step parameter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Param {
     /// Name.
@@ -56,7 +56,7 @@ pub struct Param {
 }
 
 /// One ordered plan step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Action.
@@ -66,7 +66,7 @@ pub struct Step {
 }
 
 /// A remediation plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// Checks analyzed by the recipe.
@@ -82,7 +82,7 @@ pub struct Plan {
 }
 
 /// What one component decided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Decision {
     /// A gate passed with these checks.

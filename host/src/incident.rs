@@ -107,6 +107,91 @@ fn decision_draft(kind: Kind, incident: &Incident, decision: Decision, engine: &
     draft
 }
 
+/// The `reported` receipt of an incident about to be decided against `bundle`.
+pub fn reported_draft(
+    bundle: &Bundle,
+    incident: &Incident,
+    redactions: &[Redaction],
+    evaluation_mode: bool,
+) -> Draft {
+    let recipe = bundle.manifest.route(&incident.envelope.kind).map(|r| r.recipe.clone());
+    let mut reported = Draft::new(Kind::Reported);
+    reported.incident_id = Some(incident.envelope.incident_id.clone());
+    reported.evidence_sha256 = Some(incident.sha256.clone());
+    reported.evidence = Some(incident.document.clone());
+    reported.bundle = Some(bundle_ref(bundle));
+    reported.annotation = Some(json!({
+        "recipe": recipe,
+        "redactions": redactions.iter().map(|r| format!("{} ({})", r.pointer, r.rule)).collect::<Vec<_>>(),
+    }));
+    reported.evaluation_mode = evaluation_mode;
+    reported
+}
+
+/// The receipts that record `outcome` (decided on `incident` against `bundle`):
+/// `evaluated` when gates ran, then `planned` or `refused`. `extra` is merged into
+/// each receipt's annotation (the server adds its queueing facts there).
+pub fn decision_drafts(
+    engine: &AndonEngine,
+    bundle: &Bundle,
+    incident: &Incident,
+    outcome: &pipeline::Outcome,
+    evaluation_mode: bool,
+    extra: &Value,
+) -> Vec<Draft> {
+    let policies: Vec<String> =
+        outcome.runs.iter().filter_map(|r| bundle.manifest.component(&r.id)).flat_map(|c| c.policies.clone()).collect();
+    let annotation = || {
+        let mut base = json!({
+            "recipe": outcome.recipe,
+            "stage": stage_str(&outcome.stage),
+            "policies": policies,
+        });
+        if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        base
+    };
+    let mut drafts = Vec::new();
+    let gate_runs: Vec<_> = outcome.runs.iter().filter(|r| r.role == Some(crate::World::Gate)).cloned().collect();
+    if !gate_runs.is_empty() {
+        let decisions: Vec<Decision> = outcome.decisions.iter().take(gate_runs.len()).cloned().collect();
+        let mut evaluated = decision_draft(Kind::Evaluated, incident, pipeline::combine(&decisions), engine);
+        evaluated.components = gate_runs;
+        evaluated.bundle = Some(bundle_ref(bundle));
+        evaluated.annotation = Some(annotation());
+        evaluated.evaluation_mode = evaluation_mode;
+        drafts.push(evaluated);
+    }
+    let kind = if outcome.decision.refusal().is_some() { Kind::Refused } else { Kind::Planned };
+    let mut last = decision_draft(kind, incident, outcome.decision.clone(), engine);
+    last.components = outcome.runs.clone();
+    last.fault_class = outcome.fault;
+    last.bundle = Some(bundle_ref(bundle));
+    last.annotation = Some(annotation());
+    last.evaluation_mode = evaluation_mode;
+    drafts.push(last);
+    drafts
+}
+
+/// Stores the bytes of every component of `bundle` that ran in `outcome` in the
+/// ledger's content-addressed component store (for offline replay).
+///
+/// # Errors
+/// [`IncidentError::Store`].
+pub fn store_components(
+    store: &crate::store::ComponentStore,
+    bundle: &Bundle,
+    outcome: &pipeline::Outcome,
+) -> Result<()> {
+    for run in &outcome.runs {
+        if let Some(component) = bundle.components.values().find(|c| c.loaded.sha256() == run.sha256) {
+            store.put(component.loaded.bytes())?;
+        }
+    }
+    Ok(())
+}
+
 /// Submits an incident: intake, decision, and the lifecycle receipts, appended as
 /// one durable batch (acknowledged only after fsync).
 ///
@@ -126,63 +211,13 @@ pub fn submit(
         return Err(IncidentError::AlreadyExists(id));
     }
     let outcome = pipeline::decide(engine, bundle, &incident);
-    for run in &outcome.runs {
-        if let Some(component) = bundle.components.values().find(|c| c.loaded.sha256() == run.sha256) {
-            ledger.store().put(component.loaded.bytes())?;
-        }
-    }
-    let policies: Vec<String> =
-        outcome.runs.iter().filter_map(|r| bundle.manifest.component(&r.id)).flat_map(|c| c.policies.clone()).collect();
-    let annotation = |extra: Value| {
-        let mut base = json!({
-            "recipe": outcome.recipe,
-            "stage": stage_str(&outcome.stage),
-            "policies": policies,
-        });
-        if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
-            base.extend(extra.clone());
-        }
-        base
-    };
-    let mut drafts = Vec::new();
-
-    let mut reported = Draft::new(Kind::Reported);
-    reported.incident_id = Some(id.clone());
-    reported.evidence_sha256 = Some(incident.sha256.clone());
-    reported.evidence = Some(incident.document.clone());
-    reported.bundle = Some(bundle_ref(bundle));
-    reported.annotation = Some(json!({
-        "recipe": outcome.recipe,
-        "redactions": redactions.iter().map(|r| format!("{} ({})", r.pointer, r.rule)).collect::<Vec<_>>(),
-    }));
-    reported.evaluation_mode = evaluation_mode;
-    drafts.push(reported);
-
-    let gate_runs: Vec<_> = outcome.runs.iter().filter(|r| r.role == Some(crate::World::Gate)).cloned().collect();
-    if !gate_runs.is_empty() {
-        let decisions: Vec<Decision> = outcome.decisions.iter().take(gate_runs.len()).cloned().collect();
-        let mut evaluated = decision_draft(Kind::Evaluated, &incident, pipeline::combine(&decisions), engine);
-        evaluated.components = gate_runs;
-        evaluated.bundle = Some(bundle_ref(bundle));
-        evaluated.annotation = Some(annotation(json!({})));
-        evaluated.evaluation_mode = evaluation_mode;
-        drafts.push(evaluated);
-    }
-
-    let refused = outcome.decision.refusal().is_some();
-    let kind = if refused { Kind::Refused } else { Kind::Planned };
-    let mut last = decision_draft(kind, &incident, outcome.decision.clone(), engine);
-    last.components = outcome.runs.clone();
-    last.fault_class = outcome.fault;
-    last.bundle = Some(bundle_ref(bundle));
-    last.annotation = Some(annotation(json!({})));
-    last.evaluation_mode = evaluation_mode;
-    drafts.push(last);
-
+    store_components(ledger.store(), bundle, &outcome)?;
+    let mut drafts = vec![reported_draft(bundle, &incident, &redactions, evaluation_mode)];
+    drafts.extend(decision_drafts(engine, bundle, &incident, &outcome, evaluation_mode, &json!({})));
     let receipts = ledger.append_batch(drafts)?;
     Ok(Submitted {
         incident_id: id,
-        status: if refused { "refused" } else { "planned" },
+        status: if outcome.decision.refusal().is_some() { "refused" } else { "planned" },
         evidence_sha256: incident.sha256.clone(),
         outcome,
         receipts,
@@ -217,6 +252,7 @@ fn state_name(status: Status) -> &'static str {
         Status::Reported => "reported but not decided",
         Status::Planned => "planned",
         Status::Refused => "refused",
+        Status::Overloaded => "refused by an overloaded server",
         Status::Executed => "executed",
         Status::ExecutionFailed => "failed in execution",
         Status::Closed => "closed",

@@ -494,6 +494,11 @@ impl Ledger {
         Ok(checkpoint)
     }
 
+    /// The HMAC key the receipts are sealed with.
+    pub fn key(&self) -> &HmacKey {
+        &self.key
+    }
+
     /// The directory handle (for siblings such as exports).
     pub fn dir(&self) -> &Dir {
         &self.dir

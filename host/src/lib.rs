@@ -37,12 +37,14 @@ pub mod export;
 pub mod incident;
 pub mod keys;
 pub mod ledger;
+pub mod mcp;
 pub mod outputs;
 pub mod pipeline;
 pub mod receipt;
 pub mod redact;
 pub mod replay;
 pub mod report;
+pub mod service;
 pub mod store;
 
 pub use component::{ComponentInfo, LoadedComponent, World};

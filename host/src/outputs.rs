@@ -58,6 +58,9 @@ pub enum Status {
     Planned,
     /// Refused.
     Refused,
+    /// Refused by the server because its queue was full (or it was shutting
+    /// down) before any evaluation; the same evidence may be submitted again.
+    Overloaded,
     /// The plan was executed successfully.
     Executed,
     /// The plan's execution failed.
@@ -133,6 +136,12 @@ pub fn facts(receipts: &[StoredReceipt]) -> Option<IncidentFacts> {
             facts.recipe = Some(recipe);
         }
         match r.body.kind {
+            Kind::Reported => facts.status = Status::Reported,
+            Kind::Overloaded => {
+                facts.decision = r.body.decision.clone();
+                facts.decided_at = Some(r.body.timestamp.clone());
+                facts.status = Status::Overloaded;
+            }
             Kind::Planned | Kind::Refused => {
                 facts.decision = r.body.decision.clone();
                 facts.decided_at = Some(r.body.timestamp.clone());
@@ -194,6 +203,7 @@ fn status_word(status: Status) -> &'static str {
         Status::Reported => "reported",
         Status::Planned => "planned, awaiting execution",
         Status::Refused => "refused",
+        Status::Overloaded => "refused: server overloaded",
         Status::Executed => "executed",
         Status::ExecutionFailed => "execution failed",
         Status::Closed => "closed",

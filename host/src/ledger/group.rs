@@ -30,21 +30,38 @@ use std::thread::JoinHandle;
 use super::{Appended, Error, Ledger, Result};
 use crate::receipt::Draft;
 
-type Reply = SyncSender<Result<Appended, String>>;
+type Reply = SyncSender<Result<Vec<Appended>, String>>;
+
+/// Work for the writer thread.
+enum Job {
+    /// Receipts appended contiguously, in order, acknowledged together.
+    Append(Vec<Draft>, Reply),
+    /// Exclusive access to the ledger between two batches.
+    Exclusive(Box<dyn FnOnce(&mut Ledger) + Send>),
+}
 
 /// A handle to the group-commit writer thread. Cheap to share by reference
 /// across threads (`append` takes `&self`).
-#[derive(Debug)]
 pub struct GroupWriter {
-    sender: Option<Sender<(Draft, Reply)>>,
+    sender: Option<Sender<Job>>,
     thread: Option<JoinHandle<Ledger>>,
+}
+
+impl std::fmt::Debug for GroupWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupWriter").field("running", &self.thread.is_some()).finish()
+    }
+}
+
+fn stopped() -> Error {
+    Error::GroupCommit("the writer thread has stopped".into())
 }
 
 impl GroupWriter {
     /// Moves `ledger` into a writer thread that commits batches of at most
     /// `max_batch` receipts.
     pub fn spawn(ledger: Ledger, max_batch: usize) -> GroupWriter {
-        let (sender, receiver) = mpsc::channel::<(Draft, Reply)>();
+        let (sender, receiver) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("andon-ledger".into())
             .spawn(move || run(ledger, &receiver, max_batch.max(1)))
@@ -59,16 +76,39 @@ impl GroupWriter {
     /// [`Error::GroupCommit`] with the writer's error message; nothing was
     /// acknowledged then.
     pub fn append(&self, draft: Draft) -> Result<Appended> {
+        Ok(self.append_batch(vec![draft])?.pop().expect("one receipt appended"))
+    }
+
+    /// Appends `drafts` contiguously and in order, in the same fsync (and possibly
+    /// together with other callers' receipts); all are acknowledged or none is.
+    ///
+    /// # Errors
+    /// As [`GroupWriter::append`].
+    pub fn append_batch(&self, drafts: Vec<Draft>) -> Result<Vec<Appended>> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
         let (reply, answer) = mpsc::sync_channel(1);
-        self.sender
-            .as_ref()
-            .expect("sender lives until close")
-            .send((draft, reply))
-            .map_err(|_| Error::GroupCommit("the writer thread has stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| Error::GroupCommit("the writer thread has stopped".into()))?
-            .map_err(Error::GroupCommit)
+        self.send(Job::Append(drafts, reply))?;
+        answer.recv().map_err(|_| stopped())?.map_err(Error::GroupCommit)
+    }
+
+    /// Runs `f` on the writer thread with exclusive access to the ledger, between
+    /// two batches, and returns its result (reads, checkpoints, or appends that
+    /// must check the ledger's state first).
+    ///
+    /// # Errors
+    /// [`Error::GroupCommit`] when the writer thread has stopped.
+    pub fn with<R: Send + 'static>(&self, f: impl FnOnce(&mut Ledger) -> R + Send + 'static) -> Result<R> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Job::Exclusive(Box::new(move |ledger| {
+            let _ = reply.send(f(ledger));
+        })))?;
+        answer.recv().map_err(|_| stopped())
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        self.sender.as_ref().expect("sender lives until close").send(job).map_err(|_| stopped())
     }
 
     /// Stops the writer thread after the queued receipts and returns the ledger.
@@ -94,27 +134,54 @@ impl Drop for GroupWriter {
     }
 }
 
-fn run(mut ledger: Ledger, receiver: &Receiver<(Draft, Reply)>, max_batch: usize) -> Ledger {
-    while let Ok(first) = receiver.recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match receiver.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+fn commit(ledger: &mut Ledger, batch: Vec<(Vec<Draft>, Reply)>) {
+    let sizes: Vec<usize> = batch.iter().map(|(d, _)| d.len()).collect();
+    let (groups, replies): (Vec<Vec<Draft>>, Vec<Reply>) = batch.into_iter().unzip();
+    match ledger.append_batch(groups.into_iter().flatten().collect()) {
+        Ok(appended) => {
+            let mut appended = appended.into_iter();
+            for (reply, size) in replies.into_iter().zip(sizes) {
+                let _ = reply.send(Ok(appended.by_ref().take(size).collect()));
             }
         }
-        let (drafts, replies): (Vec<Draft>, Vec<Reply>) = batch.into_iter().unzip();
-        match ledger.append_batch(drafts) {
-            Ok(appended) => {
-                for (reply, done) in replies.into_iter().zip(appended) {
-                    let _ = reply.send(Ok(done));
-                }
+        Err(err) => {
+            let message = format!("{err}");
+            for reply in replies {
+                let _ = reply.send(Err(message.clone()));
             }
-            Err(err) => {
-                let message = format!("{err}");
-                for reply in replies {
-                    let _ = reply.send(Err(message.clone()));
+        }
+    }
+}
+
+fn run(mut ledger: Ledger, receiver: &Receiver<Job>, max_batch: usize) -> Ledger {
+    let mut pending: Option<Job> = None;
+    loop {
+        let job = match pending.take() {
+            Some(job) => job,
+            None => match receiver.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
+        match job {
+            Job::Exclusive(f) => f(&mut ledger),
+            Job::Append(drafts, reply) => {
+                let mut count = drafts.len();
+                let mut batch = vec![(drafts, reply)];
+                while count < max_batch {
+                    match receiver.try_recv() {
+                        Ok(Job::Append(drafts, reply)) => {
+                            count += drafts.len();
+                            batch.push((drafts, reply));
+                        }
+                        Ok(exclusive) => {
+                            pending = Some(exclusive);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
                 }
+                commit(&mut ledger, batch);
             }
         }
     }
