@@ -46,7 +46,8 @@ fn root() -> std::path::PathBuf {
 /// The approval-rule incident under a fresh id.
 fn next_incident() -> Value {
     let doc: Value = serde_json::from_slice(
-        &std::fs::read(root().join("recipes-wasm/scenarios/approval_request/cfo_absent_escalates_to_board.json")).unwrap(),
+        &std::fs::read(root().join("recipes-wasm/scenarios/approval_request/cfo_absent_escalates_to_board.json"))
+            .unwrap(),
     )
     .unwrap();
     let mut incident = doc["incident"].clone();
@@ -259,7 +260,9 @@ fn benches(c: &mut Criterion) {
         }
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     };
-    for (name, mut v) in [("mcp_http server-side", server_ms), ("mcp_http client round trip", client_ms), ("service_direct", direct_ms)] {
+    for (name, mut v) in
+        [("mcp_http server-side", server_ms), ("mcp_http client round trip", client_ms), ("service_direct", direct_ms)]
+    {
         v.sort_by(f64::total_cmp);
         println!(
             "open loop {OFFERED_RATE:.0}/s for {OPEN_LOOP:?}, {name}: n={} p50 {:.2} ms p99 {:.2} ms",

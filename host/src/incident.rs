@@ -108,12 +108,7 @@ fn decision_draft(kind: Kind, incident: &Incident, decision: Decision, engine: &
 }
 
 /// The `reported` receipt of an incident about to be decided against `bundle`.
-pub fn reported_draft(
-    bundle: &Bundle,
-    incident: &Incident,
-    redactions: &[Redaction],
-    evaluation_mode: bool,
-) -> Draft {
+pub fn reported_draft(bundle: &Bundle, incident: &Incident, redactions: &[Redaction], evaluation_mode: bool) -> Draft {
     let recipe = bundle.manifest.route(&incident.envelope.kind).map(|r| r.recipe.clone());
     let mut reported = Draft::new(Kind::Reported);
     reported.incident_id = Some(incident.envelope.incident_id.clone());

@@ -288,6 +288,10 @@ pub struct Replayed {
 pub struct AndonMcp {
     service: Arc<Service>,
     tool_router: ToolRouter<AndonMcp>,
+    /// Each tool's compiled input schema: arguments are checked against the schema
+    /// the tool declares before it runs, and a violation is a protocol error
+    /// (`-32602`) naming the member.
+    inputs: Arc<std::collections::HashMap<String, jsonschema::Validator>>,
 }
 
 impl std::fmt::Debug for AndonMcp {
@@ -307,7 +311,17 @@ fn role_name(role: crate::bundle::Role) -> String {
 impl AndonMcp {
     /// An MCP server over `service`.
     pub fn new(service: Arc<Service>) -> AndonMcp {
-        AndonMcp { service, tool_router: Self::tool_router() }
+        let tool_router = Self::tool_router();
+        let inputs = tool_router
+            .list_all()
+            .into_iter()
+            .map(|tool| {
+                let schema = Value::Object((*tool.input_schema).clone());
+                let validator = jsonschema::validator_for(&schema).expect("derived input schemas compile");
+                (tool.name.to_string(), validator)
+            })
+            .collect();
+        AndonMcp { service, tool_router, inputs: Arc::new(inputs) }
     }
 
     /// Lists the loaded, verified bundles with their components (content hashes)
@@ -412,7 +426,10 @@ impl AndonMcp {
             let phase = service.phase(&id);
             let status = match phase.as_deref() {
                 Some(p @ ("queued" | "evaluating")) => p.to_string(),
-                _ => serde_json::to_value(facts.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                _ => serde_json::to_value(facts.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
             };
             Ok(IncidentStatus {
                 incident_id: id,
@@ -498,7 +515,8 @@ impl AndonMcp {
         let service = Arc::clone(&self.service);
         let seq = args.seq;
         let report = blocking(move || service.replay(seq)).await?;
-        let status = report.receipts.first().map_or(Value::Null, |r| serde_json::to_value(&r.status).unwrap_or(Value::Null));
+        let status =
+            report.receipts.first().map_or(Value::Null, |r| serde_json::to_value(r.status).unwrap_or(Value::Null));
         Ok(Json(Replayed {
             seq,
             matches: report.ok && report.matched == 1,
@@ -538,6 +556,31 @@ fn parse_receipt_uri(uri: &str) -> Option<u64> {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for AndonMcp {
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if let Some(validator) = self.inputs.get(request.name.as_ref()) {
+            let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
+            let problems: Vec<String> = validator
+                .iter_errors(&arguments)
+                .map(|e| {
+                    let at = e.instance_path().to_string();
+                    format!("{}: {e}", if at.is_empty() { "arguments".to_string() } else { format!("arguments{at}") })
+                })
+                .collect();
+            if !problems.is_empty() {
+                return Err(ErrorData::invalid_params(
+                    format!("invalid arguments for `{}`: {}", request.name, problems.join("; ")),
+                    None,
+                ));
+            }
+        }
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(call).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
             .with_server_info(Implementation::from_build_env())

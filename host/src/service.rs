@@ -67,11 +67,7 @@ impl Default for Governance {
     /// WIP 3, queue of 1024, SLA 3 / 8 / 15 / 30 minutes.
     fn default() -> Governance {
         let minutes = |m: u64| Duration::from_secs(m * 60);
-        Governance {
-            wip_limit: 3,
-            queue_capacity: 1024,
-            sla: [minutes(3), minutes(8), minutes(15), minutes(30)],
-        }
+        Governance { wip_limit: 3, queue_capacity: 1024, sla: [minutes(3), minutes(8), minutes(15), minutes(30)] }
     }
 }
 
@@ -356,7 +352,13 @@ fn bundle_ref(bundle: &Bundle) -> Value {
     })
 }
 
-fn capacity_draft(incident: &Incident, bundle: &Bundle, decision: &Decision, evaluation_mode: bool, extra: Value) -> Draft {
+fn capacity_draft(
+    incident: &Incident,
+    bundle: &Bundle,
+    decision: &Decision,
+    evaluation_mode: bool,
+    extra: Value,
+) -> Draft {
     let mut draft = Draft::new(Kind::Overloaded);
     draft.incident_id = Some(incident.envelope.incident_id.clone());
     draft.evidence_sha256 = Some(incident.sha256.clone());
@@ -565,7 +567,8 @@ impl Service {
                 None
             }
         };
-        let redaction_names: Vec<String> = redactions.iter().map(|r: &Redaction| format!("{} ({})", r.pointer, r.rule)).collect();
+        let redaction_names: Vec<String> =
+            redactions.iter().map(|r: &Redaction| format!("{} ({})", r.pointer, r.rule)).collect();
         if let Some((reason, detail)) = refuse {
             let decision = capacity_refusal(reason, detail);
             let draft = capacity_draft(
@@ -659,7 +662,10 @@ impl Service {
     /// The phase of incident `id` in this service (`queued`, `evaluating`, …).
     pub fn phase(&self, id: &str) -> Option<String> {
         let state = self.inner.lock();
-        state.phases.get(id).map(|p| serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+        state
+            .phases
+            .get(id)
+            .map(|p| serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
     }
 
     /// One receipt by seq.
@@ -726,8 +732,10 @@ impl Service {
     pub fn export(&self, id: &str) -> Result<(PathBuf, String, u64), ServiceError> {
         let inner = &self.inner;
         let files = crate::export::export_files(&inner.ledger_dir, id, &inner.signing_key)?;
-        let safe: String =
-            id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect();
+        let safe: String = id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+            .collect();
         let path = inner.export_dir.join(format!("evidence-bundle-{safe}.tar.gz"));
         let mut bytes = Vec::new();
         crate::bundle::archive::pack(&files, &mut bytes)?;
@@ -751,15 +759,17 @@ impl Service {
     pub fn verify(&self) -> Result<ledger::verify::Report, ServiceError> {
         let dir = self.inner.ledger_dir.clone();
         let public = self.inner.signing_key.verifying_key();
-        self.inner.writer.with(move |ledger| {
-            let options = ledger::verify::VerifyOptions {
-                keys: vec![ledger.key().clone()],
-                public_key: Some((crate::keys::ed25519_key_id(&public), public)),
-                held: Vec::new(),
-            };
-            ledger::verify::verify(&dir, &options, &mut |_, _| {})
-        })?
-        .map_err(ServiceError::from)
+        self.inner
+            .writer
+            .with(move |ledger| {
+                let options = ledger::verify::VerifyOptions {
+                    keys: vec![ledger.key().clone()],
+                    public_key: Some((crate::keys::ed25519_key_id(&public), public)),
+                    held: Vec::new(),
+                };
+                ledger::verify::verify(&dir, &options, &mut |_, _| {})
+            })?
+            .map_err(ServiceError::from)
     }
 
     /// Replays the receipt `seq` on a fresh engine.
@@ -802,7 +812,8 @@ impl Service {
         }
         *inner.stop_watcher.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
         inner.watcher_wake.notify_all();
-        let threads: Vec<_> = self.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain(..).collect();
+        let threads: Vec<_> =
+            self.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain(..).collect();
         for thread in threads {
             let _ = thread.join();
         }
@@ -831,7 +842,12 @@ impl Inner {
         let severity = job.incident.envelope.severity;
         state.pending.insert(
             id.clone(),
-            Pending { severity, accepted: job.accepted, deadline: job.accepted + self.governance.deadline(severity), breached: false },
+            Pending {
+                severity,
+                accepted: job.accepted,
+                deadline: job.accepted + self.governance.deadline(severity),
+                breached: false,
+            },
         );
         state.phases.insert(id, Phase::Queued);
         state.queues[rank(severity)].push_back(job);

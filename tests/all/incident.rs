@@ -6,88 +6,10 @@ use std::path::{Path, PathBuf};
 use predicates::prelude::PredicateBooleanExt as _;
 use serde_json::Value;
 
+use crate::support::Host;
+
 fn andon() -> assert_cmd::Command {
     assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("andon"))
-}
-
-/// A host: keys, a signed shipped bundle, a trust policy and a ledger in a temp dir.
-struct Host {
-    dir: tempfile::TempDir,
-}
-
-impl Host {
-    fn new() -> Host {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        andon().args(["keys", "generate", "--out"]).arg(d.join("keys")).assert().success();
-        andon()
-            .current_dir(crate::support::root())
-            .args(["bundle", "build", "-o"])
-            .arg(d.join("bundle"))
-            .assert()
-            .success();
-        andon()
-            .args(["bundle", "sign"])
-            .arg(d.join("bundle"))
-            .arg("--key")
-            .arg(d.join("keys/ed25519.key"))
-            .assert()
-            .success();
-        andon()
-            .args(["bundle", "trust", "--public-key"])
-            .arg(d.join("keys/ed25519.pub"))
-            .args(["--bundle", "tai-standard-work", "-o"])
-            .arg(d.join("trust.json"))
-            .assert()
-            .success();
-        Host { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn host_args(&self, cmd: &mut assert_cmd::Command) {
-        cmd.arg("--ledger").arg(self.path("ledger")).arg("--keys").arg(self.path("keys"));
-    }
-
-    fn submit(&self, evidence: &str, extra: &[&str]) -> (i32, Value) {
-        let file = self.path("evidence.json");
-        std::fs::write(&file, evidence).unwrap();
-        let mut cmd = andon();
-        cmd.args(["incident", "submit"]).arg(&file).arg("--bundle").arg(self.path("bundle"));
-        cmd.arg("--trust").arg(self.path("trust.json")).args(extra);
-        self.host_args(&mut cmd);
-        let out = cmd.output().unwrap();
-        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-            panic!("stdout: {} stderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-        });
-        (out.status.code().unwrap(), json)
-    }
-
-    fn cmd(&self, args: &[&str]) -> assert_cmd::assert::Assert {
-        let mut cmd = andon();
-        cmd.args(args);
-        self.host_args(&mut cmd);
-        cmd.assert()
-    }
-
-    fn export(&self, id: &str) -> PathBuf {
-        let out = self.path(&format!("evidence-bundle-{id}.tar.gz"));
-        let mut cmd = andon();
-        cmd.args(["export", id, "-o"]).arg(&out);
-        self.host_args(&mut cmd);
-        cmd.assert().success();
-        out
-    }
-
-    fn audit(&self, archive: &Path) -> assert_cmd::assert::Assert {
-        andon().arg("audit").arg(archive).arg("--public-key").arg(self.path("keys/ed25519.pub")).assert()
-    }
-
-    fn ledger_text(&self) -> String {
-        std::fs::read_to_string(self.path("ledger/receipts.jsonl")).unwrap()
-    }
 }
 
 const CFO_ABSENT: &str = r#"{"incident_id":"INC-2026-0001","kind":"approval_request","severity":"high","evidence":{

@@ -11,6 +11,8 @@ mod incident;
 mod intake;
 mod jcs;
 mod ledger;
+mod mcp_http;
+mod mcp_stdio;
 mod receipts;
 mod replay;
 mod support;

@@ -16,58 +16,19 @@ use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
 
+use crate::support::Host;
+
 fn andon_bin() -> PathBuf {
     PathBuf::from(assert_cmd::cargo::cargo_bin!("andon"))
 }
 
-/// Keys, a signed shipped bundle and a trust policy in a temp dir.
-pub struct HostFiles {
-    /// The temp dir.
-    pub dir: tempfile::TempDir,
-}
-
-impl HostFiles {
-    pub fn new() -> HostFiles {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let run = |args: &mut Command| {
-            let out = args.output().unwrap();
-            assert!(out.status.success(), "{:?}: {}", args, String::from_utf8_lossy(&out.stderr));
-        };
-        run(Command::new(andon_bin()).args(["keys", "generate", "--out"]).arg(d.join("keys")));
-        run(Command::new(andon_bin())
-            .current_dir(crate::support::root())
-            .args(["bundle", "build", "-o"])
-            .arg(d.join("bundle")));
-        run(Command::new(andon_bin()).args(["bundle", "sign"]).arg(d.join("bundle")).arg("--key").arg(d.join("keys/ed25519.key")));
-        run(Command::new(andon_bin())
-            .args(["bundle", "trust", "--public-key"])
-            .arg(d.join("keys/ed25519.pub"))
-            .args(["--bundle", "tai-standard-work", "-o"])
-            .arg(d.join("trust.json")));
-        HostFiles { dir }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// `--bundle … --trust … --ledger … --keys …`
-    pub fn server_args(&self) -> Vec<String> {
-        let p = |n: &str| self.path(n).display().to_string();
-        vec![
-            "--bundle".into(),
-            p("bundle"),
-            "--trust".into(),
-            p("trust.json"),
-            "--ledger".into(),
-            p("ledger"),
-            "--keys".into(),
-            p("keys"),
-            "--export-dir".into(),
-            p("exports"),
-        ]
-    }
+/// `--bundle … --trust … --ledger … --keys … --export-dir …` of a test host.
+fn server_args(host: &Host) -> Vec<String> {
+    let p = |n: &str| host.path(n).display().to_string();
+    ["--bundle", "bundle", "--trust", "trust.json", "--ledger", "ledger", "--keys", "keys", "--export-dir", "exports"]
+        .chunks(2)
+        .flat_map(|pair| [pair[0].to_string(), p(pair[1])])
+        .collect()
 }
 
 /// A running `andon serve`.
@@ -79,10 +40,10 @@ struct Server {
 }
 
 impl Server {
-    fn start(host: &HostFiles, extra: &[&str]) -> Server {
+    fn start(host: &Host, extra: &[&str]) -> Server {
         let mut child = Command::new(andon_bin())
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(host.server_args())
+            .args(server_args(host))
             .args(extra)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
@@ -127,9 +88,19 @@ impl Server {
         http_get(&format!("{}/metrics", self.base))
     }
 
+    /// SIGKILL, no drain.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then wait for a clean exit.
     fn stop(mut self) -> String {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().unwrap();
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(60);
         let code = loop {
@@ -139,9 +110,17 @@ impl Server {
             assert!(Instant::now() < deadline, "andon serve did not stop within 60 s of SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         };
-        let stderr = self.stderr.join().unwrap();
+        let stderr = std::mem::replace(&mut self.stderr, std::thread::spawn(String::new)).join().unwrap();
         assert!(code.success(), "andon serve exited with {code}: {stderr}");
         stderr
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed test must not leave its server running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -206,19 +185,32 @@ async fn connect(url: &str) -> Client {
     ().serve(StreamableHttpClientTransport::from_uri(url.to_string())).await.expect("MCP client connects")
 }
 
-async fn submit(client: &Client, evidence: Value) -> Value {
+/// One `submit_incident` call; `None` when it got no answer within `timeout`
+/// (the server was stopped or killed under it).
+async fn submit(client: &Client, evidence: Value, timeout: Duration) -> Option<Value> {
     let args = json!({ "evidence": evidence });
-    let result = client
-        .call_tool(CallToolRequestParams::new("submit_incident").with_arguments(args.as_object().unwrap().clone()))
-        .await
-        .expect("tools/call succeeds");
+    let call = client
+        .call_tool(CallToolRequestParams::new("submit_incident").with_arguments(args.as_object().unwrap().clone()));
+    let result = tokio::time::timeout(timeout, call).await.ok()?.ok()?;
     assert_ne!(result.is_error, Some(true), "submit_incident tool error: {:?}", result.content);
-    result.structured_content.expect("structured content")
+    Some(result.structured_content.expect("structured content"))
 }
 
 /// Submits `count` incidents with `concurrency` requests in flight over `clients`
 /// MCP sessions; returns every structured result.
 fn load(url: &str, incidents: Vec<Value>, clients: usize, concurrency: usize) -> Vec<Value> {
+    let answers = try_load(url, incidents, clients, concurrency, Duration::from_secs(300));
+    answers.into_iter().map(|a| a.expect("every submission is answered")).collect()
+}
+
+/// As [`load`], but a call without an answer within `timeout` gives `None`.
+fn try_load(
+    url: &str,
+    incidents: Vec<Value>,
+    clients: usize,
+    concurrency: usize,
+    timeout: Duration,
+) -> Vec<Option<Value>> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let mut sessions = Vec::new();
@@ -231,7 +223,7 @@ fn load(url: &str, incidents: Vec<Value>, clients: usize, concurrency: usize) ->
             let client = Arc::clone(&sessions[i % sessions.len()]);
             let permit = Arc::clone(&permits).acquire_owned().await.unwrap();
             tasks.push(tokio::spawn(async move {
-                let out = submit(&client, doc).await;
+                let out = submit(&client, doc, timeout).await;
                 drop(permit);
                 out
             }));
@@ -242,7 +234,7 @@ fn load(url: &str, incidents: Vec<Value>, clients: usize, concurrency: usize) ->
         }
         for s in sessions {
             if let Ok(s) = Arc::try_unwrap(s) {
-                let _ = s.cancel().await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), s.cancel()).await;
             }
         }
         out
@@ -258,7 +250,7 @@ fn ledger_receipts(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn verify_ledger(host: &HostFiles) {
+fn verify_ledger(host: &Host) {
     let out = Command::new(andon_bin())
         .arg("verify")
         .arg(host.path("ledger"))
@@ -289,7 +281,7 @@ fn kinds_by_incident(receipts: &[Value]) -> HashMap<String, Vec<String>> {
 fn ten_thousand_concurrent_incidents_keep_severity_order_wip_limit_and_lose_nothing() {
     const COUNT: usize = 10_000;
     const WIP: usize = 3;
-    let host = HostFiles::new();
+    let host = Host::new();
     // Low incidents get a 2 s deadline, so a backlog behind critical work breaches
     // it and the SLA watcher must record it; critical keeps the doctrine's 3 min.
     let server = Server::start(&host, &["--wip-limit", "3", "--queue-capacity", "4096", "--sla", "low=2s"]);
@@ -370,7 +362,7 @@ fn ten_thousand_concurrent_incidents_keep_severity_order_wip_limit_and_lose_noth
 #[test]
 fn a_tiny_queue_refuses_excess_submissions_as_overloaded_with_receipts() {
     const COUNT: usize = 60;
-    let host = HostFiles::new();
+    let host = Host::new();
     let server = Server::start(&host, &["--wip-limit", "1", "--queue-capacity", "2"]);
     let scenarios = scenario_incidents();
     let incidents: Vec<Value> = (0..COUNT).map(|i| incident(&scenarios, "OVER", i)).collect();
@@ -418,23 +410,22 @@ fn a_tiny_queue_refuses_excess_submissions_as_overloaded_with_receipts() {
 }
 
 #[test]
-fn shutdown_with_work_queued_refuses_it_with_receipts_and_a_restart_loses_nothing() {
+fn shutdown_with_work_queued_refuses_it_with_receipts() {
     const COUNT: usize = 40;
-    let host = HostFiles::new();
+    let host = Host::new();
     let server = Server::start(&host, &["--wip-limit", "1", "--queue-capacity", "1000"]);
     let scenarios = scenario_incidents();
     let url = server.url.clone();
     let incidents: Vec<Value> = (0..COUNT).map(|i| incident(&scenarios, "STOP", i)).collect();
-    let clients = std::thread::spawn(move || {
-        // Requests cut off by the shutdown are not answered; that is fine as long as
-        // whatever was accepted is recorded.
-        std::panic::catch_unwind(|| load(&url, incidents, 2, COUNT)).ok()
-    });
+    // Requests cut off by the shutdown may go unanswered; that is fine as long as
+    // whatever was accepted is recorded.
+    let clients = std::thread::spawn(move || try_load(&url, incidents, 2, COUNT, Duration::from_secs(20)));
     // Let some work get accepted, then stop with a backlog.
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         let m = server.metrics();
-        if metric(&m, "andon_decisions_total{outcome=\"planned\"}") + metric(&m, "andon_decisions_total{outcome=\"refused\"}")
+        if metric(&m, "andon_decisions_total{outcome=\"planned\"}")
+            + metric(&m, "andon_decisions_total{outcome=\"refused\"}")
             >= 2.0
         {
             break;
@@ -447,16 +438,62 @@ fn shutdown_with_work_queued_refuses_it_with_receipts_and_a_restart_loses_nothin
     let kinds = kinds_by_incident(&receipts);
     assert!(!kinds.is_empty());
     for (id, k) in &kinds {
-        assert!(TERMINAL.contains(&k.last().unwrap().as_str()), "{id} left without a terminal receipt: {k:?} ({stderr})");
+        assert!(
+            TERMINAL.contains(&k.last().unwrap().as_str()),
+            "{id} left without a terminal receipt: {k:?} ({stderr})"
+        );
     }
-    if let Some(answered) = answered {
-        for r in answered {
-            assert!(TERMINAL.contains(&r["status"].as_str().unwrap()), "{r}");
-        }
+    for r in answered.iter().flatten() {
+        assert!(TERMINAL.contains(&r["status"].as_str().unwrap()), "{r}");
+        let id = r["incident_id"].as_str().unwrap();
+        assert_eq!(kinds[id].last().map(String::as_str), r["status"].as_str(), "{id}: the answer is the last receipt");
     }
     verify_ledger(&host);
     // The final checkpoint covers the whole ledger.
     let checkpoints = std::fs::read_to_string(host.path("ledger/checkpoints.jsonl")).unwrap();
     let last: Value = serde_json::from_str(checkpoints.lines().last().unwrap()).unwrap();
     assert_eq!(last["seq"].as_u64().unwrap() as usize, receipts.len());
+}
+
+fn decided(metrics: &str) -> f64 {
+    metric(metrics, "andon_decisions_total{outcome=\"planned\"}")
+        + metric(metrics, "andon_decisions_total{outcome=\"refused\"}")
+}
+
+#[test]
+fn a_server_killed_with_work_queued_decides_it_after_restart() {
+    const COUNT: usize = 40;
+    let host = Host::new();
+    let server = Server::start(&host, &["--wip-limit", "1", "--queue-capacity", "1000"]);
+    let scenarios = scenario_incidents();
+    let url = server.url.clone();
+    let incidents: Vec<Value> = (0..COUNT).map(|i| incident(&scenarios, "KILL", i)).collect();
+    let clients = std::thread::spawn(move || try_load(&url, incidents, 2, COUNT, Duration::from_secs(10)));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && decided(&server.metrics()) < 2.0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.kill();
+    let _ = clients.join();
+
+    // Reported but undecided work is in the ledger now (a SIGKILL drains nothing).
+    let before = kinds_by_incident(&ledger_receipts(&host.path("ledger")));
+    let undecided: Vec<&String> =
+        before.iter().filter(|(_, k)| !k.iter().any(|k| TERMINAL.contains(&k.as_str()))).map(|(id, _)| id).collect();
+    assert!(!undecided.is_empty(), "the kill left no undecided incident to recover: {before:?}");
+
+    // The restarted server queues them again and decides every one.
+    let server = Server::start(&host, &["--wip-limit", "1", "--queue-capacity", "1000"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && (decided(&server.metrics()) as usize) < undecided.len() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.stop();
+    let after = kinds_by_incident(&ledger_receipts(&host.path("ledger")));
+    assert_eq!(after.len(), before.len());
+    for (id, k) in &after {
+        assert!(TERMINAL.contains(&k.last().unwrap().as_str()), "{id} was lost across the crash: {k:?}");
+        assert_eq!(k.iter().filter(|k| k.as_str() == "reported").count(), 1, "{id}: {k:?}");
+    }
+    verify_ledger(&host);
 }

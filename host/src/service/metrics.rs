@@ -101,7 +101,11 @@ impl Metrics {
         capacity.set(i64::try_from(queue_capacity).unwrap_or(i64::MAX));
         registry.register("queue_depth", "Submissions waiting for evaluation", m.queue_depth.clone());
         registry.register("evaluations_in_flight", "Evaluations running now", m.in_flight.clone());
-        registry.register("evaluations_in_flight_max", "Most evaluations ever running at once", m.in_flight_max.clone());
+        registry.register(
+            "evaluations_in_flight_max",
+            "Most evaluations ever running at once",
+            m.in_flight_max.clone(),
+        );
         registry.register("wip_limit", "Configured limit of concurrent evaluations", wip);
         registry.register("queue_capacity", "Configured bound of the submission queue", capacity);
         registry.register("submissions", "Submissions received", m.submissions.clone());
@@ -112,11 +116,21 @@ impl Metrics {
             "Time from acceptance to the durable decision",
             m.time_to_decision.clone(),
         );
-        registry.register("queue_wait_seconds", "Time from acceptance to the start of evaluation", m.queue_wait.clone());
+        registry.register(
+            "queue_wait_seconds",
+            "Time from acceptance to the start of evaluation",
+            m.queue_wait.clone(),
+        );
         registry.register("sla_breaches", "Decision deadlines missed", m.sla_breaches.clone());
         registry.register("receipts", "Receipts appended by the service", m.receipts.clone());
+        // Every series exists from the start, so a scrape never misses a zero.
         for s in [Severity::Critical, Severity::High, Severity::Medium, Severity::Low] {
             m.queue_depth.get_or_create(&severity(s)).set(0);
+            m.submissions.get_or_create(&severity(s)).inc_by(0);
+            m.sla_breaches.get_or_create(&severity(s)).inc_by(0);
+        }
+        for outcome in ["planned", "refused", "overloaded"] {
+            m.decisions.get_or_create(&OutcomeLabel { outcome }).inc_by(0);
         }
         Metrics { registry, ..m }
     }
