@@ -15,5 +15,6 @@ mod mcp_http;
 mod mcp_stdio;
 mod receipts;
 mod replay;
+mod service;
 mod support;
 mod tamper;
