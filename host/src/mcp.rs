@@ -533,10 +533,9 @@ pub fn router(service: Arc<Service>, cancel: tokio_util::sync::CancellationToken
     use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
     let mut config = StreamableHttpServerConfig::default().with_sse_keep_alive(None);
     config.cancellation_token = cancel;
-    let factory = {
-        let service = Arc::clone(&service);
-        move || Ok(AndonMcp::new(Arc::clone(&service)))
-    };
+    // One server (tool router, compiled input schemas) shared by every session.
+    let server = AndonMcp::new(Arc::clone(&service));
+    let factory = move || Ok(server.clone());
     let mcp = StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config);
     let metrics = move || {
         let body = service.metrics().encode();

@@ -628,7 +628,14 @@ impl Service {
             receipts: vec![ReceiptRef::new(&appended, Kind::Reported)],
             reply: Some(reply),
         };
-        inner.enqueue(&mut state, id, job);
+        if state.stopping {
+            // The drain ran while this one was being recorded: no evaluator will
+            // take it any more, so it is refused here, with a receipt.
+            drop(state);
+            inner.refuse_queued(job);
+        } else {
+            inner.enqueue(&mut state, id, job);
+        }
         Ok(Accepted::Queued(answer))
     }
 
