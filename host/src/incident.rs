@@ -78,7 +78,8 @@ pub struct Submitted {
     pub redactions: Vec<Redaction>,
 }
 
-fn bundle_ref(bundle: &Bundle) -> Value {
+/// The `bundle` member of a receipt: name, version, manifest digest, signer.
+pub(crate) fn bundle_ref(bundle: &Bundle) -> Value {
     json!({
         "name": bundle.manifest.name,
         "version": bundle.manifest.version.to_string(),
@@ -87,7 +88,8 @@ fn bundle_ref(bundle: &Bundle) -> Value {
     })
 }
 
-fn stage_str(stage: &Stage) -> String {
+/// `routing`, `ontology`, `gate:<id>` or `recipe:<id>`.
+pub(crate) fn stage_str(stage: &Stage) -> String {
     match stage {
         Stage::Routing => "routing".into(),
         Stage::Ontology => "ontology".into(),

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::incident::ExecutionStatus;
-use crate::service::{Decided, GovernanceStatus, ReceiptRef, Service, ServiceError, receipt_uri};
+use crate::service::{Decided, GovernanceStatus, ReceiptRef, Service, ServiceError};
 
 /// How many receipts `resources/list` lists (the newest); older ones are read by URI.
 pub const LISTED_RECEIPTS: usize = 100;
@@ -438,15 +438,7 @@ impl AndonMcp {
                 kind: facts.kind.clone(),
                 recipe: facts.recipe.clone(),
                 decision: facts.decision.clone(),
-                receipts: receipts
-                    .iter()
-                    .map(|r| ReceiptRef {
-                        seq: r.body.seq,
-                        hash: r.hash.clone(),
-                        kind: r.body.kind.as_str().into(),
-                        uri: receipt_uri(r.body.seq),
-                    })
-                    .collect(),
+                receipts: receipts.iter().map(ReceiptRef::of).collect(),
                 sla: serde_json::to_value(crate::outputs::sla(&facts)).unwrap_or(Value::Null),
             })
         })

@@ -168,6 +168,16 @@ pub struct ReceiptRef {
 }
 
 impl ReceiptRef {
+    /// The reference of a stored receipt.
+    pub fn of(receipt: &StoredReceipt) -> ReceiptRef {
+        ReceiptRef {
+            seq: receipt.body.seq,
+            hash: receipt.hash.clone(),
+            kind: receipt.body.kind.as_str().into(),
+            uri: receipt_uri(receipt.body.seq),
+        }
+    }
+
     fn new(appended: &Appended, kind: Kind) -> ReceiptRef {
         ReceiptRef {
             seq: appended.seq,
@@ -343,15 +353,6 @@ fn capacity_refusal(reason: &str, detail: String) -> Decision {
     }
 }
 
-fn bundle_ref(bundle: &Bundle) -> Value {
-    json!({
-        "name": bundle.manifest.name,
-        "version": bundle.manifest.version.to_string(),
-        "digest": bundle.digest,
-        "signer": bundle.signer,
-    })
-}
-
 fn capacity_draft(
     incident: &Incident,
     bundle: &Bundle,
@@ -365,19 +366,10 @@ fn capacity_draft(
     draft.evidence = Some(incident.document.clone());
     draft.decision_sha256 = Some(sha256_hex(&canonical_bytes_of(decision).expect("decisions serialize")));
     draft.decision = Some(decision.clone());
-    draft.bundle = Some(bundle_ref(bundle));
+    draft.bundle = Some(incident::bundle_ref(bundle));
     draft.annotation = Some(extra);
     draft.evaluation_mode = evaluation_mode;
     draft
-}
-
-fn stage_str(stage: &pipeline::Stage) -> String {
-    match stage {
-        pipeline::Stage::Routing => "routing".into(),
-        pipeline::Stage::Ontology => "ontology".into(),
-        pipeline::Stage::Gate(id) => format!("gate:{id}"),
-        pipeline::Stage::Recipe(id) => format!("recipe:{id}"),
-    }
 }
 
 fn wall_millis() -> u64 {
@@ -450,12 +442,7 @@ impl Service {
                     bundle,
                     evaluation_mode: first.body.evaluation_mode,
                     accepted,
-                    receipts: vec![ReceiptRef {
-                        seq: first.body.seq,
-                        hash: first.hash.clone(),
-                        kind: first.body.kind.as_str().into(),
-                        uri: receipt_uri(first.body.seq),
-                    }],
+                    receipts: vec![ReceiptRef::of(&first)],
                     reply: None,
                     incident,
                 };
@@ -697,16 +684,7 @@ impl Service {
     pub fn recent_receipts(&self, limit: usize) -> Result<Vec<ReceiptRef>, ServiceError> {
         let all = incident::all_receipts(&self.inner.ledger_dir)?;
         let skip = all.len().saturating_sub(limit);
-        Ok(all
-            .iter()
-            .skip(skip)
-            .map(|r| ReceiptRef {
-                seq: r.body.seq,
-                hash: r.hash.clone(),
-                kind: r.body.kind.as_str().into(),
-                uri: receipt_uri(r.body.seq),
-            })
-            .collect())
+        Ok(all.iter().skip(skip).map(ReceiptRef::of).collect())
     }
 
     /// Records the outcome of an incident's plan (`executed` receipt).
@@ -957,7 +935,7 @@ impl Inner {
                     incident_id: id.clone(),
                     status: status.into(),
                     decision: outcome.decision.clone(),
-                    stage: stage_str(&outcome.stage),
+                    stage: incident::stage_str(&outcome.stage),
                     evidence_sha256: job.incident.sha256.clone(),
                     severity: severity.as_str().into(),
                     receipts: job.receipts,
