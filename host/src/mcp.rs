@@ -202,7 +202,7 @@ pub struct ReplayArgs {
     pub seq: u64,
 }
 
-/// `verify_ledger` arguments (none).
+/// Arguments of the tools that take none (`list_bundles`, `list_recipes`, `verify_ledger`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
@@ -327,7 +327,7 @@ impl AndonMcp {
     /// Lists the loaded, verified bundles with their components (content hashes)
     /// and routes, and the governance settings.
     #[tool(annotations(read_only_hint = true))]
-    async fn list_bundles(&self) -> Result<Json<BundleList>, Fail> {
+    async fn list_bundles(&self, Parameters(_): Parameters<NoArgs>) -> Result<Json<BundleList>, Fail> {
         let bundles = self
             .service
             .bundles()
@@ -366,7 +366,7 @@ impl AndonMcp {
     /// Lists every routed recipe: the incident kind it handles, its gates, its
     /// content hash and policies.
     #[tool(annotations(read_only_hint = true))]
-    async fn list_recipes(&self) -> Result<Json<RecipeList>, Fail> {
+    async fn list_recipes(&self, Parameters(_): Parameters<NoArgs>) -> Result<Json<RecipeList>, Fail> {
         let mut recipes = Vec::new();
         for b in self.service.bundles() {
             for r in &b.manifest.routes {

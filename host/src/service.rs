@@ -419,14 +419,19 @@ impl Service {
         {
             let mut state = inner.lock();
             let now = wall_millis();
+            // First in, first out: queue the recovered backlog in ledger order.
+            let mut recovered: Vec<_> = recovered.into_iter().collect();
+            recovered.sort_by_key(|(_, (_, first))| first.body.seq);
             for (id, (phase, first)) in recovered {
                 if phase != Phase::Queued {
                     state.phases.insert(id, phase);
                     continue;
                 }
                 // Reported but never decided: decide it now.
-                let Some(document) = first.body.evidence.clone() else { continue };
-                let Ok(incident) = Incident::from_value(document) else { continue };
+                let Some(incident) = first.body.evidence.clone().and_then(|d| Incident::from_value(d).ok()) else {
+                    tracing::error!(incident = %id, seq = first.body.seq, "cannot rebuild an undecided incident from its receipt; not queued");
+                    continue;
+                };
                 let waited = outputs::parse_millis(&first.body.timestamp).map_or(0, |t| now.saturating_sub(t));
                 let accepted = Instant::now().checked_sub(Duration::from_millis(waited)).unwrap_or_else(Instant::now);
                 let bundle = first
@@ -692,9 +697,10 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Incident`] on an illegal transition or unknown incident.
     pub fn record_outcome(&self, id: &str, status: ExecutionStatus, note: &str) -> Result<ReceiptRef, ServiceError> {
-        let (id, note) = (id.to_string(), note.to_string());
-        let appended = self.inner.writer.with(move |ledger| incident::record_outcome(ledger, &id, status, &note))??;
-        self.inner.metrics.receipts.inc();
+        let previous = self.claim(id)?;
+        let (owned, note) = (id.to_string(), note.to_string());
+        let result = self.inner.writer.with(move |ledger| incident::record_outcome(ledger, &owned, status, &note));
+        let appended = self.settle(id, previous, result)?;
         Ok(ReceiptRef::new(&appended, Kind::Executed))
     }
 
@@ -703,10 +709,47 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Incident`] on an illegal transition or unknown incident.
     pub fn close(&self, id: &str, feedback: &str) -> Result<ReceiptRef, ServiceError> {
-        let (id, feedback) = (id.to_string(), feedback.to_string());
-        let appended = self.inner.writer.with(move |ledger| incident::close(ledger, &id, &feedback))??;
-        self.inner.metrics.receipts.inc();
+        let previous = self.claim(id)?;
+        let (owned, feedback) = (id.to_string(), feedback.to_string());
+        let result = self.inner.writer.with(move |ledger| incident::close(ledger, &owned, &feedback));
+        let appended = self.settle(id, previous, result)?;
         Ok(ReceiptRef::new(&appended, Kind::Closed))
+    }
+
+    /// Marks `id` decided for a lifecycle step (so no resubmission races it) and
+    /// returns its previous phase; refuses while it is being taken in or decided.
+    fn claim(&self, id: &str) -> Result<Option<Phase>, ServiceError> {
+        let mut state = self.inner.lock();
+        let previous = state.phases.get(id).copied();
+        if matches!(previous, Some(Phase::Accepting | Phase::Queued | Phase::Evaluating)) {
+            return Err(ServiceError::InProgress(id.into()));
+        }
+        if previous.is_some() {
+            state.phases.insert(id.into(), Phase::Decided);
+        }
+        Ok(previous)
+    }
+
+    /// Counts the receipt of a lifecycle step, or restores the phase of `id` when
+    /// the step failed.
+    fn settle(
+        &self,
+        id: &str,
+        previous: Option<Phase>,
+        result: Result<Result<Appended, IncidentError>, ledger::Error>,
+    ) -> Result<Appended, ServiceError> {
+        let failure = match result {
+            Ok(Ok(appended)) => {
+                self.inner.metrics.receipts.inc();
+                return Ok(appended);
+            }
+            Ok(Err(e)) => ServiceError::from(e),
+            Err(e) => ServiceError::from(e),
+        };
+        if let Some(phase) = previous {
+            self.inner.lock().phases.insert(id.into(), phase);
+        }
+        Err(failure)
     }
 
     /// Writes the evidence bundle of incident `id` to the export directory and
@@ -717,22 +760,23 @@ impl Service {
     pub fn export(&self, id: &str) -> Result<(PathBuf, String, u64), ServiceError> {
         let inner = &self.inner;
         let files = crate::export::export_files(&inner.ledger_dir, id, &inner.signing_key)?;
+        // A readable prefix plus a hash of the exact id: distinct ids never share a file.
         let safe: String = id
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+            .take(64)
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
             .collect();
-        let path = inner.export_dir.join(format!("evidence-bundle-{safe}.tar.gz"));
+        let path = inner.export_dir.join(format!("evidence-bundle-{safe}-{}.tar.gz", &sha256_hex(id.as_bytes())[..12]));
         let mut bytes = Vec::new();
         crate::bundle::archive::pack(&files, &mut bytes)?;
         let io = |source| ServiceError::Io { path: path.clone(), source };
-        let tmp = path.with_extension("tmp");
         {
             use std::io::Write as _;
-            let mut file = std::fs::File::create(&tmp).map_err(io)?;
+            let mut file = tempfile::NamedTempFile::new_in(&inner.export_dir).map_err(io)?;
             file.write_all(&bytes).map_err(io)?;
-            file.sync_all().map_err(io)?;
+            file.as_file().sync_all().map_err(io)?;
+            file.persist(&path).map_err(|e| io(e.error))?;
         }
-        std::fs::rename(&tmp, &path).map_err(io)?;
         Ok((path, sha256_hex(&bytes), bytes.len() as u64))
     }
 
@@ -774,7 +818,8 @@ impl Service {
         let drained: Vec<Job> = {
             let mut state = inner.lock();
             if state.stopping {
-                Vec::new()
+                // Already drained (and checkpointed) by an earlier call.
+                return;
             } else {
                 state.stopping = true;
                 let mut jobs = Vec::new();
@@ -864,7 +909,19 @@ impl Inner {
                     state = self.work.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
             };
-            self.decide(job, in_flight);
+            let id = job.incident.envelope.incident_id.clone();
+            let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.decide(job, in_flight)));
+            if decided.is_err() {
+                // Never a host crash: the caller's channel was dropped (it hears that
+                // the evaluator stopped), the slot is freed, and the incident may be
+                // submitted again; its `reported` receipt stays on the ledger.
+                tracing::error!(incident = %id, "evaluation panicked; the incident may be submitted again");
+                let mut state = self.lock();
+                state.in_flight -= 1;
+                self.metrics.in_flight.set(i64::try_from(state.in_flight).unwrap_or(i64::MAX));
+                state.pending.remove(&id);
+                state.phases.insert(id, Phase::Resubmittable);
+            }
         }
     }
 
@@ -913,7 +970,9 @@ impl Inner {
             state.in_flight -= 1;
             self.metrics.in_flight.set(i64::try_from(state.in_flight).unwrap_or(i64::MAX));
             let breached = state.pending.remove(&id).is_some_and(|p| p.breached);
-            state.phases.insert(id.clone(), Phase::Decided);
+            // A decision that could not be recorded leaves only `reported`: the
+            // caller hears the failure and may submit the evidence again.
+            state.phases.insert(id.clone(), if written.is_ok() { Phase::Decided } else { Phase::Resubmittable });
             breached
         };
         let result = match written {

@@ -154,4 +154,14 @@ fn after_shutdown_a_submission_is_refused_with_an_overloaded_receipt_not_dropped
     assert_eq!(last["kind"], json!("overloaded"));
     assert_eq!(last["incident_id"], json!("LATE-1"));
     assert_eq!(last["decision"]["refusal"]["reason"], json!("shutting_down"));
+
+    // Closing a capacity-refused incident makes it final: no resubmission after.
+    let closed = service.close("LATE-1", "withdrawn by the operator").unwrap();
+    assert_eq!(closed.kind, "closed");
+    let again = service.submit(&approval("LATE-1", "critical"), None, false).unwrap_err();
+    assert!(matches!(again, ServiceError::AlreadyExists(_)), "{again}");
+    // An outcome for an incident that was never planned is an illegal transition,
+    // and leaves its phase as it was.
+    let err = service.record_outcome("LATE-1", andon_host::incident::ExecutionStatus::Executed, "x").unwrap_err();
+    assert!(err.to_string().contains("illegal transition"), "{err}");
 }
