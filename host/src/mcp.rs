@@ -225,8 +225,10 @@ pub struct IncidentStatus {
     pub decision: Option<crate::decision::Decision>,
     /// Every receipt of the incident, in chain order.
     pub receipts: Vec<ReceiptRef>,
-    /// SLA figures (`sla.json` of the export).
+    /// SLA figures against the doctrine's targets (`sla.json` of the export).
     pub sla: Value,
+    /// This server's decision deadline for the incident's severity (`--sla`), in ms.
+    pub deadline_ms: f64,
 }
 
 /// Result of `record_outcome` and `close_incident`.
@@ -440,6 +442,7 @@ impl AndonMcp {
                 decision: facts.decision.clone(),
                 receipts: receipts.iter().map(ReceiptRef::of).collect(),
                 sla: serde_json::to_value(crate::outputs::sla(&facts)).unwrap_or(Value::Null),
+                deadline_ms: service.governance().deadline(facts.severity).as_secs_f64() * 1000.0,
             })
         })
         .await?;

@@ -421,8 +421,8 @@ impl Service {
             let now = wall_millis();
             // First in, first out: queue the recovered backlog in ledger order.
             let mut recovered: Vec<_> = recovered.into_iter().collect();
-            recovered.sort_by_key(|(_, (_, first))| first.body.seq);
-            for (id, (phase, first)) in recovered {
+            recovered.sort_by_key(|(_, (_, first, _))| first.body.seq);
+            for (id, (phase, first, breached)) in recovered {
                 if phase != Phase::Queued {
                     state.phases.insert(id, phase);
                     continue;
@@ -451,7 +451,10 @@ impl Service {
                     reply: None,
                     incident,
                 };
-                inner.enqueue(&mut state, id, job);
+                inner.enqueue(&mut state, id.clone(), job);
+                if let Some(pending) = state.pending.get_mut(&id) {
+                    pending.breached = breached;
+                }
             }
         }
         let mut threads = Vec::new();
@@ -884,7 +887,6 @@ impl Inner {
         state.queued += 1;
         self.metrics.queue_depth.get_or_create(&metrics::severity(severity)).inc();
         self.work.notify_one();
-        self.watcher_wake.notify_all();
     }
 
     fn evaluator(&self) {
@@ -1118,9 +1120,10 @@ impl Inner {
     }
 }
 
-/// The phase of every incident in the ledger at `dir`, with its first receipt:
+/// The phase of every incident in the ledger at `dir`, with the receipt that
+/// carries the evidence being decided and whether its SLA breach is recorded:
 /// `Queued` for reported-but-undecided ones.
-fn index(dir: &Path) -> Result<HashMap<String, (Phase, StoredReceipt)>, ServiceError> {
+fn index(dir: &Path) -> Result<HashMap<String, (Phase, StoredReceipt, bool)>, ServiceError> {
     let mut by_incident: HashMap<String, Vec<StoredReceipt>> = HashMap::new();
     for receipt in incident::all_receipts(dir)? {
         if let Some(id) = receipt.body.incident_id.clone() {
@@ -1143,7 +1146,9 @@ fn index(dir: &Path) -> Result<HashMap<String, (Phase, StoredReceipt)>, ServiceE
             .or(receipts.first())
             .cloned()
             .expect("facts exist only for non-empty receipts");
-        out.insert(id, (phase, first));
+        // Whether this submission's breach is already recorded (never twice).
+        let breached = receipts.iter().any(|r| r.body.kind == Kind::SlaBreached && r.body.seq > first.body.seq);
+        out.insert(id, (phase, first, breached));
     }
     Ok(out)
 }
