@@ -256,10 +256,8 @@ fn state_name(status: Status) -> &'static str {
     }
 }
 
-fn current(ledger: &Ledger, id: &str) -> Result<(Vec<StoredReceipt>, outputs::IncidentFacts)> {
-    let receipts = receipts_of(ledger.path(), id)?;
-    let facts = outputs::facts(&receipts).ok_or_else(|| IncidentError::NotFound(id.into()))?;
-    Ok((receipts, facts))
+fn facts_of(receipts: &[StoredReceipt], id: &str) -> Result<outputs::IncidentFacts> {
+    outputs::facts(receipts).ok_or_else(|| IncidentError::NotFound(id.into()))
 }
 
 /// How a plan's execution went.
@@ -276,7 +274,16 @@ pub enum ExecutionStatus {
 /// # Errors
 /// [`IncidentError::IllegalTransition`] unless the incident is `planned`.
 pub fn record_outcome(ledger: &mut Ledger, id: &str, status: ExecutionStatus, note: &str) -> Result<Appended> {
-    let (receipts, facts) = current(ledger, id)?;
+    let draft = outcome_draft(&receipts_of(ledger.path(), id)?, id, status, note)?;
+    Ok(ledger.append(draft)?)
+}
+
+/// The `executed` receipt of incident `id` given its receipts (in chain order).
+///
+/// # Errors
+/// As [`record_outcome`].
+pub fn outcome_draft(receipts: &[StoredReceipt], id: &str, status: ExecutionStatus, note: &str) -> Result<Draft> {
+    let facts = facts_of(receipts, id)?;
     if facts.status != Status::Planned {
         return Err(IncidentError::IllegalTransition {
             id: id.into(),
@@ -293,7 +300,7 @@ pub fn record_outcome(ledger: &mut Ledger, id: &str, status: ExecutionStatus, no
         "status": match status { ExecutionStatus::Executed => "executed", ExecutionStatus::Failed => "failed" },
         "note": redact_text(note),
     }));
-    Ok(ledger.append(draft)?)
+    Ok(draft)
 }
 
 /// Closes an incident with feedback (`closed` receipt).
@@ -302,7 +309,16 @@ pub fn record_outcome(ledger: &mut Ledger, id: &str, status: ExecutionStatus, no
 /// [`IncidentError::IllegalTransition`] when it is already closed, or planned but
 /// without a recorded outcome.
 pub fn close(ledger: &mut Ledger, id: &str, feedback: &str) -> Result<Appended> {
-    let (receipts, facts) = current(ledger, id)?;
+    let draft = close_draft(&receipts_of(ledger.path(), id)?, id, feedback)?;
+    Ok(ledger.append(draft)?)
+}
+
+/// The `closed` receipt of incident `id` given its receipts (in chain order).
+///
+/// # Errors
+/// As [`close`].
+pub fn close_draft(receipts: &[StoredReceipt], id: &str, feedback: &str) -> Result<Draft> {
+    let facts = facts_of(receipts, id)?;
     if matches!(facts.status, Status::Closed | Status::Planned | Status::Reported) {
         return Err(IncidentError::IllegalTransition {
             id: id.into(),
@@ -315,7 +331,7 @@ pub fn close(ledger: &mut Ledger, id: &str, feedback: &str) -> Result<Appended> 
     draft.evaluation_mode = facts.evaluation_mode;
     draft.bundle = receipts.first().and_then(|r| r.body.bundle.clone());
     draft.annotation = Some(json!({ "recipe": facts.recipe, "feedback": redact_text(feedback) }));
-    Ok(ledger.append(draft)?)
+    Ok(draft)
 }
 
 fn redact_text(text: &str) -> String {

@@ -121,7 +121,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Ledger(#[from] ledger::Error),
     /// The incident is queued or being evaluated now.
-    #[error("incident `{0}` is already queued or being evaluated; wait for its decision")]
+    #[error("incident `{0}` is already queued, being evaluated or being updated; wait for that to finish")]
     InProgress(String),
     /// The incident was already decided.
     #[error("incident `{0}` already exists in the ledger; submit new evidence under a new incident id")]
@@ -237,6 +237,8 @@ enum Phase {
     Decided,
     /// Refused by capacity; may be submitted again.
     Resubmittable,
+    /// A lifecycle step (outcome, close) is being recorded.
+    Updating,
 }
 
 struct Job {
@@ -539,7 +541,7 @@ impl Service {
         let refuse = {
             let mut state = inner.lock();
             match state.phases.get(&id) {
-                Some(Phase::Accepting | Phase::Queued | Phase::Evaluating) => {
+                Some(Phase::Accepting | Phase::Queued | Phase::Evaluating | Phase::Updating) => {
                     return Err(ServiceError::InProgress(id));
                 }
                 Some(Phase::Decided) => return Err(ServiceError::AlreadyExists(id)),
@@ -701,8 +703,7 @@ impl Service {
     /// [`ServiceError::Incident`] on an illegal transition or unknown incident.
     pub fn record_outcome(&self, id: &str, status: ExecutionStatus, note: &str) -> Result<ReceiptRef, ServiceError> {
         let previous = self.claim(id)?;
-        let (owned, note) = (id.to_string(), note.to_string());
-        let result = self.inner.writer.with(move |ledger| incident::record_outcome(ledger, &owned, status, &note));
+        let result = self.read_then_append(id, |receipts| incident::outcome_draft(receipts, id, status, note));
         let appended = self.settle(id, previous, result)?;
         Ok(ReceiptRef::new(&appended, Kind::Executed))
     }
@@ -713,22 +714,35 @@ impl Service {
     /// [`ServiceError::Incident`] on an illegal transition or unknown incident.
     pub fn close(&self, id: &str, feedback: &str) -> Result<ReceiptRef, ServiceError> {
         let previous = self.claim(id)?;
-        let (owned, feedback) = (id.to_string(), feedback.to_string());
-        let result = self.inner.writer.with(move |ledger| incident::close(ledger, &owned, &feedback));
+        let result = self.read_then_append(id, |receipts| incident::close_draft(receipts, id, feedback));
         let appended = self.settle(id, previous, result)?;
         Ok(ReceiptRef::new(&appended, Kind::Closed))
     }
 
-    /// Marks `id` decided for a lifecycle step (so no resubmission races it) and
-    /// returns its previous phase; refuses while it is being taken in or decided.
+    /// Reads the incident's receipts outside the writer thread (the claim keeps
+    /// every other change of this incident out meanwhile), builds the next receipt
+    /// from them and appends it through the group commit.
+    fn read_then_append(
+        &self,
+        id: &str,
+        draft: impl FnOnce(&[StoredReceipt]) -> Result<Draft, IncidentError>,
+    ) -> Result<Appended, ServiceError> {
+        let receipts = incident::receipts_of(&self.inner.ledger_dir, id)?;
+        let draft = draft(&receipts)?;
+        Ok(self.inner.writer.append(draft)?)
+    }
+
+    /// Claims `id` for a lifecycle step (so neither a resubmission nor another
+    /// step races it) and returns its previous phase; refuses while it is being
+    /// taken in, decided or updated.
     fn claim(&self, id: &str) -> Result<Option<Phase>, ServiceError> {
         let mut state = self.inner.lock();
         let previous = state.phases.get(id).copied();
-        if matches!(previous, Some(Phase::Accepting | Phase::Queued | Phase::Evaluating)) {
+        if matches!(previous, Some(Phase::Accepting | Phase::Queued | Phase::Evaluating | Phase::Updating)) {
             return Err(ServiceError::InProgress(id.into()));
         }
         if previous.is_some() {
-            state.phases.insert(id.into(), Phase::Decided);
+            state.phases.insert(id.into(), Phase::Updating);
         }
         Ok(previous)
     }
@@ -739,20 +753,17 @@ impl Service {
         &self,
         id: &str,
         previous: Option<Phase>,
-        result: Result<Result<Appended, IncidentError>, ledger::Error>,
+        result: Result<Appended, ServiceError>,
     ) -> Result<Appended, ServiceError> {
-        let failure = match result {
-            Ok(Ok(appended)) => {
-                self.inner.metrics.receipts.inc();
-                return Ok(appended);
-            }
-            Ok(Err(e)) => ServiceError::from(e),
-            Err(e) => ServiceError::from(e),
-        };
         if let Some(phase) = previous {
+            // After a lifecycle step the incident is final: no resubmission.
+            let phase = if result.is_ok() { Phase::Decided } else { phase };
             self.inner.lock().phases.insert(id.into(), phase);
         }
-        Err(failure)
+        if result.is_ok() {
+            self.inner.metrics.receipts.inc();
+        }
+        result
     }
 
     /// Writes the evidence bundle of incident `id` to the export directory and

@@ -165,3 +165,34 @@ fn after_shutdown_a_submission_is_refused_with_an_overloaded_receipt_not_dropped
     let err = service.record_outcome("LATE-1", andon_host::incident::ExecutionStatus::Executed, "x").unwrap_err();
     assert!(err.to_string().contains("illegal transition"), "{err}");
 }
+
+#[test]
+fn racing_lifecycle_steps_on_one_incident_record_exactly_one_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Arc::new(start(dir.path(), Governance::default()));
+    for round in 0..10 {
+        let id = format!("RACE-{round}");
+        assert_eq!(service.submit(&approval(&id, "high"), None, false).unwrap().status, "planned");
+        let outcomes: Vec<Result<_, _>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let service = Arc::clone(&service);
+                    let id = id.clone();
+                    s.spawn(move || {
+                        service.record_outcome(&id, andon_host::incident::ExecutionStatus::Executed, "done")
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(outcomes.iter().filter(|r| r.is_ok()).count(), 1, "{outcomes:?}");
+        for err in outcomes.iter().filter_map(|r| r.as_ref().err()) {
+            let text = err.to_string();
+            assert!(text.contains("illegal transition") || text.contains("already queued"), "{text}");
+        }
+        service.close(&id, "ok").unwrap();
+    }
+    drop(service);
+    let executed = receipts(dir.path()).iter().filter(|r| r["kind"] == json!("executed")).count();
+    assert_eq!(executed, 10);
+}
