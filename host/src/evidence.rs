@@ -221,6 +221,10 @@ impl Severity {
     }
 }
 
+/// Longest accepted `incident_id`, in bytes: ids are keys of the server's index,
+/// file names of exports and labels in reports, never payload.
+pub const MAX_INCIDENT_ID_BYTES: usize = 128;
+
 /// The typed head of an incident.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Envelope {
@@ -278,6 +282,12 @@ impl Incident {
             }
         };
         let incident_id = text("incident_id")?;
+        if incident_id.len() > MAX_INCIDENT_ID_BYTES {
+            return Err(field("incident_id", &format!("must be at most {MAX_INCIDENT_ID_BYTES} bytes")));
+        }
+        if incident_id.chars().any(char::is_control) {
+            return Err(field("incident_id", "must not contain control characters"));
+        }
         let kind = text("kind")?;
         let severity_name = text("severity")?;
         let severity = Severity::parse(&severity_name)

@@ -62,6 +62,14 @@ fn deep_nesting_is_refused() {
     "field `evidence` must be a JSON object"
 )]
 #[case::root_not_an_object("[1,2]", "must be a JSON object")]
+#[case::incident_id_too_long(
+    &format!(r#"{{"incident_id":"{}","kind":"k","severity":"low","evidence":{{}}}}"#, "I".repeat(129)),
+    "field `incident_id` must be at most 128 bytes"
+)]
+#[case::incident_id_with_a_newline(
+    r#"{"incident_id":"I\nJ","kind":"k","severity":"low","evidence":{}}"#,
+    "field `incident_id` must not contain control characters"
+)]
 fn incomplete_envelope_is_refused_naming_the_field(#[case] text: &str, #[case] needle: &str) {
     let err = Incident::from_bytes(text.as_bytes(), 1 << 20).unwrap_err();
     assert!(err.to_string().contains(needle), "{err}");
