@@ -272,27 +272,8 @@ pub struct Body {
 impl Body {
     /// A body with the given links and nothing else (kind `reported`).
     pub fn empty(seq: u64, prev_hash: String, key_id: String, timestamp: String) -> Body {
-        Body {
-            annotation: None,
-            bundle: None,
-            format: FORMAT.into(),
-            seq,
-            prev_hash,
-            incident_prev_hash: None,
-            kind: Kind::Reported,
-            incident_id: None,
-            components: Vec::new(),
-            evidence_sha256: None,
-            evidence: None,
-            decision: None,
-            decision_sha256: None,
-            fault_class: None,
-            engine: None,
-            evaluation_mode: false,
-            repair: None,
-            timestamp,
-            key_id,
-        }
+        let links = Links { seq, prev_hash, incident_prev_hash: None };
+        Body::from_draft(Draft::new(Kind::Reported), links, key_id, timestamp)
     }
 
     /// Fills in a draft with its place in the ledger.

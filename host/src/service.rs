@@ -40,7 +40,6 @@ use crate::ledger::{self, Appended, Ledger, Options};
 use crate::outputs::{self, Status};
 use crate::pipeline::{self, Outcome};
 use crate::receipt::{Draft, Kind, StoredReceipt};
-use crate::redact::Redaction;
 use crate::store::ComponentStore;
 
 pub use metrics::Metrics;
@@ -564,21 +563,18 @@ impl Service {
                 None
             }
         };
-        let redaction_names: Vec<String> =
-            redactions.iter().map(|r: &Redaction| format!("{} ({})", r.pointer, r.rule)).collect();
+        let names = redactions.iter().map(|r| format!("{} ({})", r.pointer, r.rule)).collect();
+        let mut job =
+            Job { incident, redactions: names, bundle, evaluation_mode, accepted, receipts: Vec::new(), reply: None };
         if let Some((reason, detail)) = refuse {
-            let decision = capacity_refusal(reason, detail);
-            let draft = capacity_draft(
-                &incident,
-                &inner.bundles[bundle],
-                &decision,
-                evaluation_mode,
-                json!({ "governance": { "reason": reason, "queue_capacity": inner.governance.queue_capacity }, "redactions": redaction_names }),
-            );
-            let appended = inner.writer.append(draft);
+            let annotation = json!({
+                "governance": { "reason": reason, "queue_capacity": inner.governance.queue_capacity },
+                "redactions": job.redactions,
+            });
+            let refused = inner.refuse_for_capacity(&mut job, reason, detail, annotation, Duration::ZERO);
             let mut state = inner.lock();
-            let appended = match appended {
-                Ok(a) => a,
+            let decided = match refused {
+                Ok(decided) => decided,
                 Err(e) => {
                     state.phases.remove(&id);
                     return Err(e.into());
@@ -586,24 +582,10 @@ impl Service {
             };
             state.phases.insert(id.clone(), Phase::Resubmittable);
             drop(state);
-            inner.metrics.receipts.inc();
-            inner.metrics.decisions.get_or_create(&metrics::OutcomeLabel { outcome: "overloaded" }).inc();
             tracing::warn!(incident = %id, reason, "submission refused by capacity governance");
-            return Ok(Accepted::Overloaded(Box::new(Decided {
-                incident_id: id,
-                status: "overloaded".into(),
-                decision,
-                stage: "governance".into(),
-                evidence_sha256: incident.sha256.clone(),
-                severity: severity.as_str().into(),
-                receipts: vec![ReceiptRef::new(&appended, Kind::Overloaded)],
-                queued_ms: 0.0,
-                decision_ms: millis(accepted.elapsed()),
-                sla_breached: false,
-                redactions: redaction_names,
-            })));
+            return Ok(Accepted::Overloaded(Box::new(decided)));
         }
-        let reported = incident::reported_draft(&inner.bundles[bundle], &incident, &redactions, evaluation_mode);
+        let reported = incident::reported_draft(&inner.bundles[bundle], &job.incident, &redactions, evaluation_mode);
         let appended = inner.writer.append(reported);
         let mut state = inner.lock();
         state.accepting -= 1;
@@ -616,15 +598,8 @@ impl Service {
         };
         inner.metrics.receipts.inc();
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            incident,
-            redactions: redaction_names,
-            bundle,
-            evaluation_mode,
-            accepted,
-            receipts: vec![ReceiptRef::new(&appended, Kind::Reported)],
-            reply: Some(reply),
-        };
+        job.receipts.push(ReceiptRef::new(&appended, Kind::Reported));
+        job.reply = Some(reply);
         if state.stopping {
             // The drain ran while this one was being recorded: no evaluator will
             // take it any more, so it is refused here, with a receipt.
@@ -1039,45 +1014,51 @@ impl Inner {
         draft
     }
 
+    /// Records a capacity refusal of `job` (an `overloaded` receipt carrying its
+    /// evidence and a refusal with the doctrine's fields) and builds the answer.
+    fn refuse_for_capacity(
+        &self,
+        job: &mut Job,
+        reason: &'static str,
+        detail: String,
+        annotation: Value,
+        queued: Duration,
+    ) -> Result<Decided, ledger::Error> {
+        let decision = capacity_refusal(reason, detail);
+        let draft =
+            capacity_draft(&job.incident, &self.bundles[job.bundle], &decision, job.evaluation_mode, annotation);
+        let appended = self.writer.append(draft)?;
+        self.metrics.receipts.inc();
+        self.metrics.decisions.get_or_create(&metrics::OutcomeLabel { outcome: "overloaded" }).inc();
+        job.receipts.push(ReceiptRef::new(&appended, Kind::Overloaded));
+        Ok(Decided {
+            incident_id: job.incident.envelope.incident_id.clone(),
+            status: "overloaded".into(),
+            decision,
+            stage: "governance".into(),
+            evidence_sha256: job.incident.sha256.clone(),
+            severity: job.incident.envelope.severity.as_str().into(),
+            receipts: std::mem::take(&mut job.receipts),
+            queued_ms: millis(queued),
+            decision_ms: millis(job.accepted.elapsed()),
+            sla_breached: false,
+            redactions: std::mem::take(&mut job.redactions),
+        })
+    }
+
     fn refuse_queued(&self, mut job: Job) {
         let id = job.incident.envelope.incident_id.clone();
-        let decision = capacity_refusal(SHUTTING_DOWN, "the host stopped before this incident was evaluated".into());
-        let draft = capacity_draft(
-            &job.incident,
-            &self.bundles[job.bundle],
-            &decision,
-            job.evaluation_mode,
-            json!({ "governance": { "reason": SHUTTING_DOWN } }),
-        );
-        let result = self.writer.append(draft);
+        let detail = "the host stopped before this incident was evaluated".to_string();
+        let annotation = json!({ "governance": { "reason": SHUTTING_DOWN } });
+        let queued = job.accepted.elapsed();
+        let result = self.refuse_for_capacity(&mut job, SHUTTING_DOWN, detail, annotation, queued);
         {
             let mut state = self.lock();
             state.pending.remove(&id);
-            state.phases.insert(id.clone(), Phase::Resubmittable);
+            state.phases.insert(id, Phase::Resubmittable);
         }
-        let result = match result {
-            Ok(appended) => {
-                self.metrics.receipts.inc();
-                self.metrics.decisions.get_or_create(&metrics::OutcomeLabel { outcome: "overloaded" }).inc();
-                job.receipts.push(ReceiptRef::new(&appended, Kind::Overloaded));
-                Ok(Decided {
-                    incident_id: id,
-                    status: "overloaded".into(),
-                    decision,
-                    stage: "governance".into(),
-                    evidence_sha256: job.incident.sha256.clone(),
-                    severity: job.incident.envelope.severity.as_str().into(),
-                    receipts: job.receipts,
-                    queued_ms: millis(job.accepted.elapsed()),
-                    decision_ms: millis(job.accepted.elapsed()),
-                    sla_breached: false,
-                    redactions: job.redactions,
-                })
-            }
-            Err(e) => Err(e.to_string()),
-        };
         if let Some(reply) = job.reply.take() {
-            let _ = reply.send(result);
+            let _ = reply.send(result.map_err(|e| e.to_string()));
         }
     }
 

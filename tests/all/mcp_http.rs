@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,15 +22,6 @@ fn andon_bin() -> PathBuf {
     PathBuf::from(assert_cmd::cargo::cargo_bin!("andon"))
 }
 
-/// `--bundle … --trust … --ledger … --keys … --export-dir …` of a test host.
-fn server_args(host: &Host) -> Vec<String> {
-    let p = |n: &str| host.path(n).display().to_string();
-    ["--bundle", "bundle", "--trust", "trust.json", "--ledger", "ledger", "--keys", "keys", "--export-dir", "exports"]
-        .chunks(2)
-        .flat_map(|pair| [pair[0].to_string(), p(pair[1])])
-        .collect()
-}
-
 /// A running `andon serve`.
 struct Server {
     child: Child,
@@ -43,7 +34,7 @@ impl Server {
     fn start(host: &Host, extra: &[&str]) -> Server {
         let mut child = Command::new(andon_bin())
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(server_args(host))
+            .args(host.server_args())
             .args(extra)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
@@ -241,13 +232,8 @@ fn try_load(
     })
 }
 
-fn ledger_receipts(dir: &Path) -> Vec<Value> {
-    let bytes = std::fs::read(dir.join("receipts.jsonl")).unwrap();
-    bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty() && l[0] == b'{')
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect()
+fn ledger_receipts(host: &Host) -> Vec<Value> {
+    host.ledger_text().lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn verify_ledger(host: &Host) {
@@ -311,7 +297,7 @@ fn ten_thousand_concurrent_incidents_keep_severity_order_wip_limit_and_lose_noth
     let peak_kib = server.peak_rss_kib();
     let stderr = server.stop();
 
-    let receipts = ledger_receipts(&host.path("ledger"));
+    let receipts = ledger_receipts(&host);
     let kinds = kinds_by_incident(&receipts);
     let mut queued_ms: HashMap<&str, Vec<f64>> = HashMap::new();
     let mut max_wip_in_receipts = 0;
@@ -384,7 +370,7 @@ fn a_tiny_queue_refuses_excess_submissions_as_overloaded_with_receipts() {
 
     // Nothing lost: every submission has exactly the receipts it was told about,
     // and a terminal one.
-    let receipts = ledger_receipts(&host.path("ledger"));
+    let receipts = ledger_receipts(&host);
     let kinds = kinds_by_incident(&receipts);
     for r in &results {
         let id = r["incident_id"].as_str().unwrap();
@@ -434,7 +420,7 @@ fn shutdown_with_work_queued_refuses_it_with_receipts() {
     }
     let stderr = server.stop();
     let answered = clients.join().unwrap();
-    let receipts = ledger_receipts(&host.path("ledger"));
+    let receipts = ledger_receipts(&host);
     let kinds = kinds_by_incident(&receipts);
     assert!(!kinds.is_empty());
     for (id, k) in &kinds {
@@ -477,7 +463,7 @@ fn a_server_killed_with_work_queued_decides_it_after_restart() {
     let _ = clients.join();
 
     // Reported but undecided work is in the ledger now (a SIGKILL drains nothing).
-    let before = kinds_by_incident(&ledger_receipts(&host.path("ledger")));
+    let before = kinds_by_incident(&ledger_receipts(&host));
     let undecided: Vec<&String> =
         before.iter().filter(|(_, k)| !k.iter().any(|k| TERMINAL.contains(&k.as_str()))).map(|(id, _)| id).collect();
     assert!(!undecided.is_empty(), "the kill left no undecided incident to recover: {before:?}");
@@ -489,7 +475,7 @@ fn a_server_killed_with_work_queued_decides_it_after_restart() {
         std::thread::sleep(Duration::from_millis(20));
     }
     server.stop();
-    let after = kinds_by_incident(&ledger_receipts(&host.path("ledger")));
+    let after = kinds_by_incident(&ledger_receipts(&host));
     assert_eq!(after.len(), before.len());
     for (id, k) in &after {
         assert!(TERMINAL.contains(&k.last().unwrap().as_str()), "{id} was lost across the crash: {k:?}");

@@ -77,6 +77,26 @@ impl Host {
         Host { dir }
     }
 
+    /// The options of `andon mcp` / `andon serve` for this host: `--bundle`,
+    /// `--trust`, `--ledger`, `--keys` and `--export-dir`.
+    pub fn server_args(&self) -> Vec<std::ffi::OsString> {
+        [
+            "--bundle",
+            "bundle",
+            "--trust",
+            "trust.json",
+            "--ledger",
+            "ledger",
+            "--keys",
+            "keys",
+            "--export-dir",
+            "exports",
+        ]
+        .chunks(2)
+        .flat_map(|pair| [pair[0].into(), self.path(pair[1]).into_os_string()])
+        .collect()
+    }
+
     /// A path inside the host's temp dir.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)

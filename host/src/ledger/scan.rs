@@ -106,15 +106,8 @@ impl Record<'_> {
 
     /// SHA-256 of the body bytes, as lowercase hex ASCII.
     pub fn body_digest(&self) -> [u8; 64] {
-        let mut hasher = Sha256::new();
-        hasher.update(self.head);
-        hasher.update(b",");
-        hasher.update(self.tail1);
-        hasher.update(b",");
-        hasher.update(self.tail2);
-        hasher.update(b"}");
         let mut out = [0u8; 64];
-        hex::encode_to_slice(hasher.finalize(), &mut out).expect("64 hex digits fit");
+        hex::encode_to_slice(self.body_sha256(), &mut out).expect("64 hex digits fit");
         out
     }
 
