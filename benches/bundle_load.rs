@@ -13,8 +13,8 @@
 
 use std::time::{Duration, Instant};
 
-use andon_host::cache::{CacheOutcome, CodeCache};
-use andon_host::{AndonEngine, LoadedComponent};
+use andon_core::cache::{CacheOutcome, CodeCache};
+use andon_core::{AndonEngine, LoadedComponent};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 fn load_all(cache: &CodeCache, engine: &AndonEngine, expected: &CacheOutcome) {

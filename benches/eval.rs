@@ -14,9 +14,9 @@
 
 use std::time::{Duration, Instant};
 
-use andon_host::bindings::gate::GatePre;
-use andon_host::bindings::wit;
-use andon_host::{AndonEngine, GuestRequest, Incident, Limits, LoadedComponent};
+use andon_core::bindings::gate::GatePre;
+use andon_core::bindings::wit;
+use andon_core::{AndonEngine, GuestRequest, Incident, Limits, LoadedComponent};
 use criterion::{Criterion, criterion_group, criterion_main};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};

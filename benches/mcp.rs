@@ -21,11 +21,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use andon_host::bundle::build;
-use andon_host::bundle::load::{Bundle, LoadOptions};
-use andon_host::ledger::{Ledger, Options};
-use andon_host::service::{self, Governance, Service};
-use andon_host::{AndonEngine, incident, keys};
+use andon_core::AndonEngine;
+use andon_ledger::keys;
+use andon_ledger::ledger::{Ledger, Options};
+use andon_service::service::{self, Governance, Service};
+use andon_work::bundle::build;
+use andon_work::bundle::load::{Bundle, LoadOptions};
+use andon_work::incident;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rmcp::ServiceExt as _;
 use rmcp::model::CallToolRequestParams;
@@ -40,7 +42,7 @@ const OPEN_LOOP: Duration = Duration::from_secs(5);
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 fn root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The approval-rule incident under a fresh id.
@@ -145,7 +147,7 @@ fn benches(c: &mut Criterion) {
     let http_service = service(&engine, &keys_dir, &dir.path().join("ledger-http"));
     let cancel = tokio_util::sync::CancellationToken::new();
     let url = rt.block_on(async {
-        let router = andon_host::mcp::router(Arc::clone(&http_service), cancel.child_token());
+        let router = andon_service::mcp::router(Arc::clone(&http_service), cancel.child_token());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

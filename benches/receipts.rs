@@ -18,11 +18,12 @@ use std::io::Read as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use andon_host::keys::HmacKey;
-use andon_host::ledger::verify::{self, VerifyOptions};
-use andon_host::ledger::{self, Ledger, Options};
-use andon_host::receipt::{self, Body, Draft, Links, run};
-use andon_host::{AndonEngine, GuestRequest, Incident, Limits, LoadedComponent};
+use andon_core::run;
+use andon_core::{AndonEngine, GuestRequest, Incident, Limits, LoadedComponent};
+use andon_ledger::keys::HmacKey;
+use andon_ledger::ledger::verify::{self, VerifyOptions};
+use andon_ledger::ledger::{self, Ledger, Options};
+use andon_ledger::receipt::{self, Body, Draft, Links};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sha2::Digest as _;
 
@@ -50,7 +51,7 @@ fn fixture() -> Fixture {
     let incident = Incident::from_bytes(EVIDENCE.as_bytes(), 1 << 20).unwrap();
     let request = GuestRequest::from_incident(&incident);
     let recorded = run::evaluate_loaded(&engine, "approval-threshold", &loaded, &request, &Limits::default()).unwrap();
-    let draft = Draft::from_runs(&incident, &[recorded], &engine, false);
+    let draft = Draft::from_runs(&incident, &[recorded], andon_core::record::EngineInfo::of(&engine), false);
     Fixture { engine, loaded, request, draft, key: HmacKey::from_bytes([7; 32]) }
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::{self, Read};
 
-use andon_host::bundle::archive::{
+use andon_work::bundle::archive::{
     ArchiveError, ArchiveLimits, BundleFiles, LinkKind, pack, read_dir_files, unpack, validate_relative_path,
 };
 use flate2::Compression;

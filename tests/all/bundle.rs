@@ -3,16 +3,16 @@
 
 use std::path::PathBuf;
 
-use andon_host::AndonEngine;
-use andon_host::bundle::archive::BundleFiles;
-use andon_host::bundle::build;
-use andon_host::bundle::golden;
-use andon_host::bundle::load::{self, Bundle, LoadOptions};
-use andon_host::bundle::manifest::{MANIFEST_FILE, Manifest, Role, SIGNATURE_FILE};
-use andon_host::bundle::trust::{self, TrustPolicy, VersionGuard};
-use andon_host::bundle::{BundleError, archive};
-use andon_host::pipeline::{self, Stage};
-use andon_host::{Decision, Incident};
+use andon_core::AndonEngine;
+use andon_core::{Decision, Incident};
+use andon_work::bundle::archive::BundleFiles;
+use andon_work::bundle::build;
+use andon_work::bundle::load::{self, Bundle, LoadOptions};
+use andon_work::bundle::manifest::{MANIFEST_FILE, Manifest, Role, SIGNATURE_FILE};
+use andon_work::bundle::trust::{self, TrustPolicy, VersionGuard};
+use andon_work::bundle::{BundleError, archive};
+use andon_work::golden;
+use andon_work::pipeline::{self, Stage};
 use ed25519_dalek::SigningKey;
 use predicates::prelude::PredicateBooleanExt as _;
 use rstest::rstest;
@@ -312,7 +312,7 @@ fn a_faulting_gate_ends_in_an_indeterminate_refusal_not_a_plan() {
     edit_manifest(&mut files, |m| {
         for c in m["components"].as_array_mut().unwrap() {
             if c["id"] == "approval-threshold" {
-                c["sha256"] = andon_host::evidence::sha256_hex(&hostile).into();
+                c["sha256"] = andon_core::evidence::sha256_hex(&hostile).into();
             }
         }
     });
@@ -328,7 +328,7 @@ fn a_faulting_gate_ends_in_an_indeterminate_refusal_not_a_plan() {
     let outcome = pipeline::decide(&engine, &bundle, &incident);
     assert!(matches!(outcome.decision, Decision::Refused { .. }));
     assert_eq!(outcome.decision.refusal().unwrap().reason, "indeterminate");
-    assert_eq!(outcome.fault, Some(andon_host::FaultClass::Trap));
+    assert_eq!(outcome.fault, Some(andon_core::FaultClass::Trap));
     assert_eq!(outcome.runs.len(), 1, "the recipe never ran");
 }
 

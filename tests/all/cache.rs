@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use andon_host::cache::{CacheError, CacheOutcome, CacheStats, CodeCache, KEY_FILE};
-use andon_host::{AndonEngine, EngineOptions, Error, Evaluation, Limits, LoadedComponent};
+use andon_core::cache::{CacheError, CacheOutcome, CacheStats, CodeCache, KEY_FILE};
+use andon_core::{AndonEngine, EngineOptions, Error, Evaluation, Limits, LoadedComponent};
 
 use crate::support::{request, wat};
 

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use andon_host::ledger::scan::ProblemKind;
-use andon_host::ledger::{self, Ledger, Options};
-use andon_host::receipt::Kind;
+use andon_ledger::ledger::scan::ProblemKind;
+use andon_ledger::ledger::{self, Ledger, Options};
+use andon_ledger::receipt::Kind;
 use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt as _;
 
@@ -142,7 +142,7 @@ fn a_half_written_last_line_is_cut_back_and_the_repair_is_recorded() {
     let repair = ledger.repaired().expect("the torn tail was repaired").clone();
     assert_eq!(repair.bytes_removed, half.len() as u64);
     assert_eq!(repair.last_good_seq, 3);
-    assert_eq!(repair.removed_sha256, andon_host::evidence::sha256_hex(half));
+    assert_eq!(repair.removed_sha256, andon_core::evidence::sha256_hex(half));
     assert_eq!(ledger.seq(), 4);
     drop(ledger);
 

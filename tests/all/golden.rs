@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use andon_host::{AndonEngine, Decision, GuestRequest, Incident, Limits};
+use andon_core::{AndonEngine, Decision, GuestRequest, Incident, Limits};
 use rstest::rstest;
 use serde_json::Value;
 
@@ -25,7 +25,9 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 }
 
 #[rstest]
-fn golden_case_is_decided_as_expected_and_deterministically(#[files("../recipes-wasm/golden/*/*.json")] path: PathBuf) {
+fn golden_case_is_decided_as_expected_and_deterministically(
+    #[files("../../recipes-wasm/golden/*/*.json")] path: PathBuf,
+) {
     let component_id = path.parent().unwrap().file_name().unwrap().to_str().unwrap().to_string();
     let case: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let incident_bytes = serde_json::to_vec(&case["incident"]).unwrap();
@@ -45,7 +47,7 @@ fn golden_case_is_decided_as_expected_and_deterministically(#[files("../recipes-
     assert_eq!(first.fuel_consumed, other.fuel_consumed, "second engine: different fuel");
     assert!(first.fuel_consumed > 0);
     // The direct canonical writer agrees with the general RFC 8785 canonicalizer.
-    assert_eq!(first.output, andon_host::evidence::canonical_bytes_of(&first.decision).unwrap());
+    assert_eq!(first.output, andon_core::evidence::canonical_bytes_of(&first.decision).unwrap());
 
     let expect = &case["expect"];
     let outcome = expect["outcome"].as_str().unwrap();
@@ -106,7 +108,7 @@ fn doctrine_story_cfo_absent_escalates_to_board() {
 
 #[test]
 fn direct_canonical_writer_escapes_strings_exactly_like_rfc_8785() {
-    use andon_host::decision::{Check, MissingPrerequisite, Refusal};
+    use andon_core::decision::{Check, MissingPrerequisite, Refusal};
     let nasty = "ctl\u{0}\u{1}\u{8}\u{9}\u{a}\u{c}\u{d}\u{1f} quote\" back\\ slash/ del\u{7f} ls\u{2028} é 😀";
     let decision = Decision::Refused {
         refusal: Refusal {
@@ -117,7 +119,7 @@ fn direct_canonical_writer_escapes_strings_exactly_like_rfc_8785() {
             reason: nasty.into(),
         },
     };
-    assert_eq!(decision.canonical_bytes(), andon_host::evidence::canonical_bytes_of(&decision).unwrap());
+    assert_eq!(decision.canonical_bytes(), andon_core::evidence::canonical_bytes_of(&decision).unwrap());
     let pass = Decision::Pass { checks: vec![] };
-    assert_eq!(pass.canonical_bytes(), andon_host::evidence::canonical_bytes_of(&pass).unwrap());
+    assert_eq!(pass.canonical_bytes(), andon_core::evidence::canonical_bytes_of(&pass).unwrap());
 }

@@ -1,7 +1,7 @@
 //! Hostile guests are contained: each fault has its own error class, the host
 //! survives, and the next evaluation in the same process succeeds.
 
-use andon_host::{AndonEngine, Error, FaultClass, Limits, LoadedComponent};
+use andon_core::{AndonEngine, Error, FaultClass, Limits, LoadedComponent};
 use rstest::rstest;
 
 use crate::support::{hostile, request, wat};
@@ -101,7 +101,7 @@ fn invalid_bytes_are_refused_as_invalid_component(#[case] bytes: Vec<u8>, #[case
 fn a_gate_is_not_accepted_where_a_recipe_is_required() {
     let engine = AndonEngine::new().unwrap();
     let gate = crate::support::shipped(&engine, "insurance-active");
-    let err = gate.expect_world(andon_host::World::Recipe).unwrap_err();
+    let err = gate.expect_world(andon_core::World::Recipe).unwrap_err();
     assert!(matches!(err, Error::WrongWorld { expected: "recipe", actual: "gate" }), "{err}");
 }
 

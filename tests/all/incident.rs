@@ -129,9 +129,9 @@ fn secrets_are_redacted_everywhere_and_the_incident_still_audits_clean() {
         assert!(!contains(&bytes, password.as_bytes()) && !contains(&bytes, token.as_bytes()), "{}", entry.display());
     }
     // ... nor in the export (decompressed), nor in the outputs.
-    let files = andon_host::bundle::archive::unpack(
+    let files = andon_work::bundle::archive::unpack(
         std::fs::File::open(&archive).unwrap(),
-        &andon_host::bundle::archive::ArchiveLimits::default(),
+        &andon_work::bundle::archive::ArchiveLimits::default(),
     )
     .unwrap();
     for (name, bytes) in &files {
@@ -161,9 +161,9 @@ fn altering_any_byte_of_an_export_makes_the_audit_fail_and_say_where() {
     let host = Host::new();
     host.submit(CFO_ABSENT, &[]);
     let archive = host.export("INC-2026-0001");
-    let files = andon_host::bundle::archive::unpack(
+    let files = andon_work::bundle::archive::unpack(
         std::fs::File::open(&archive).unwrap(),
-        &andon_host::bundle::archive::ArchiveLimits::default(),
+        &andon_work::bundle::archive::ArchiveLimits::default(),
     )
     .unwrap();
     let component = files.keys().find(|k| k.starts_with("components/")).unwrap().clone();
@@ -178,7 +178,7 @@ fn altering_any_byte_of_an_export_makes_the_audit_fail_and_say_where() {
         let at = bytes.len() / 2;
         bytes[at] = if bytes[at] == b'7' { b'8' } else { b'7' };
         let path = host.path("altered.tar.gz");
-        andon_host::bundle::archive::pack(&altered, &mut std::fs::File::create(&path).unwrap()).unwrap();
+        andon_work::bundle::archive::pack(&altered, &mut std::fs::File::create(&path).unwrap()).unwrap();
         host.audit(&path)
             .code(24)
             .stderr(predicates::str::contains(needle).and(predicates::str::contains("audit failed")));

@@ -1,7 +1,7 @@
 //! Strict evidence intake: what cannot be canonicalized faithfully is refused
 //! before anything is hashed.
 
-use andon_host::evidence::{Incident, InputError, canonical_bytes, parse_strict};
+use andon_core::evidence::{Incident, InputError, canonical_bytes, parse_strict};
 use rstest::rstest;
 
 #[rstest]

@@ -4,18 +4,18 @@
 //! pairs of the reference test data), the RFC's sorting example, and the ES6
 //! number-serialization samples of RFC 8785 Appendix B. Both the reference
 //! canonicalizer (`serde_json_canonicalizer`, used by intake) and the receipt
-//! writer's own (`andon_host::receipt::canonical`) must produce the exact bytes.
+//! writer's own (`andon_ledger::receipt::canonical`) must produce the exact bytes.
 
 use std::path::PathBuf;
 
-use andon_host::evidence::canonical_bytes;
+use andon_core::evidence::canonical_bytes;
 use rstest::rstest;
 use serde_json::Value;
 
 use crate::support::data;
 
 #[rstest]
-fn rfc_8785_vector_canonicalizes_to_the_expected_bytes(#[files("../tests/data/jcs/input/*.json")] input: PathBuf) {
+fn rfc_8785_vector_canonicalizes_to_the_expected_bytes(#[files("../../tests/data/jcs/input/*.json")] input: PathBuf) {
     let name = input.file_name().unwrap().to_owned();
     let expected = std::fs::read(data("jcs/output").join(&name)).unwrap();
     let value: Value = serde_json::from_slice(&std::fs::read(&input).unwrap()).unwrap();
@@ -27,7 +27,7 @@ fn rfc_8785_vector_canonicalizes_to_the_expected_bytes(#[files("../tests/data/jc
 }
 
 fn fast(value: &Value) -> Vec<u8> {
-    andon_host::receipt::canonical::to_vec(value)
+    andon_core::canonical::to_vec(value)
 }
 
 #[test]

@@ -5,13 +5,13 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use andon_host::decision::{Check, Decision};
-use andon_host::evidence::{canonical_bytes, canonical_bytes_of, sha256_hex};
-use andon_host::keys::{self, HmacKey};
-use andon_host::ledger::verify::{self, Report, VerifyOptions};
-use andon_host::ledger::{self, Ledger, Options, group::GroupWriter};
-use andon_host::receipt::{ComponentRun, Draft, EngineInfo, Kind, RunOutcome, StoredReceipt, ZERO_HASH};
-use andon_host::store::{self, ComponentStore};
+use andon_core::decision::{Check, Decision};
+use andon_core::evidence::{canonical_bytes, canonical_bytes_of, sha256_hex};
+use andon_ledger::keys::{self, HmacKey};
+use andon_ledger::ledger::verify::{self, Report, VerifyOptions};
+use andon_ledger::ledger::{self, Ledger, Options, group::GroupWriter};
+use andon_ledger::receipt::{ComponentRun, Draft, EngineInfo, Kind, RunOutcome, StoredReceipt, ZERO_HASH};
+use andon_ledger::store::{self, ComponentStore};
 use serde_json::json;
 
 /// A synthetic evaluated receipt for `incident`, attempt `i` (no wasm run).
@@ -28,10 +28,10 @@ pub fn draft(incident: &str, i: u64) -> Draft {
     draft.evidence = Some(document);
     draft.components = vec![ComponentRun {
         id: "test".into(),
-        role: Some(andon_host::World::Gate),
+        role: Some(andon_core::World::Gate),
         sha256: sha256_hex(b"test"),
         fuel_consumed: 1000 + i,
-        limits: andon_host::Limits::default(),
+        limits: andon_core::Limits::default(),
         settings: json!({}),
         output_sha256: Some(sha256_hex(&output)),
         outcome: RunOutcome::Pass,
@@ -229,7 +229,7 @@ fn checkpoints_are_written_every_n_receipts_and_on_demand_and_verify_with_the_pu
     drop(ledger);
     let lines = std::fs::read_to_string(path.join("checkpoints.jsonl")).unwrap();
     let seqs: Vec<u64> =
-        lines.lines().map(|l| andon_host::checkpoint::Checkpoint::parse(l.as_bytes()).unwrap().seq).collect();
+        lines.lines().map(|l| andon_ledger::checkpoint::Checkpoint::parse(l.as_bytes()).unwrap().seq).collect();
     assert_eq!(seqs, [3, 6, 7]);
     let report = verify_all(&path, &keys);
     assert!(report.ok, "{report:#?}");

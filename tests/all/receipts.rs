@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use andon_host::evidence::{canonical_bytes, sha256_hex};
-use andon_host::ledger::{Ledger, Options};
-use andon_host::receipt::{Draft, Kind, RunOutcome, run};
-use andon_host::{AndonEngine, FaultClass, GuestRequest, Incident, Limits};
+use andon_core::evidence::{canonical_bytes, sha256_hex};
+use andon_core::run;
+use andon_core::{AndonEngine, FaultClass, GuestRequest, Incident, Limits};
+use andon_ledger::ledger::{Ledger, Options};
+use andon_ledger::receipt::{Draft, Kind, RunOutcome};
 use assert_cmd::Command;
 use hmac::{KeyInit as _, Mac as _};
 use rstest::rstest;
@@ -190,7 +191,9 @@ fn a_guest_fault_becomes_an_indeterminate_refusal_receipt_never_a_plan(#[case] n
         run::evaluate_bytes(&engine, "hostile", &hostile_bytes(), &GuestRequest::from_incident(&incident), &limits)
             .unwrap();
     let mut ledger = Ledger::open(&dir.path().join("ledger"), keys.hmac.clone(), Options::default()).unwrap();
-    ledger.append(Draft::from_runs(&incident, &[recorded], &engine, false)).unwrap();
+    ledger
+        .append(Draft::from_runs(&incident, &[recorded], andon_core::record::EngineInfo::of(&engine), false))
+        .unwrap();
     drop(ledger);
     let receipt = &receipts(&dir.path().join("ledger"))[0];
     assert_eq!(receipt.body.kind, Kind::Refused);

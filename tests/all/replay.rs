@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use andon_host::ledger::{Ledger, Options};
-use andon_host::receipt::{Draft, run};
-use andon_host::replay::{self, Selection, Status};
-use andon_host::{AndonEngine, GuestRequest, Incident, Limits};
+use andon_core::run;
+use andon_core::{AndonEngine, GuestRequest, Incident, Limits};
+use andon_ledger::ledger::{Ledger, Options};
+use andon_ledger::receipt::Draft;
+use andon_work::replay::{self, Selection, Status};
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -47,7 +48,9 @@ fn golden_ledger(dir: &Path) -> (PathBuf, u64) {
         let recorded = run::evaluate_bytes(&engine, &id, bytes, &request, &Limits::default()).unwrap();
         assert!(recorded.fault.is_none(), "golden case of {id} faulted");
         ledger.store().put(bytes).unwrap();
-        ledger.append(Draft::from_runs(&incident, &[recorded], &engine, false)).unwrap();
+        ledger
+            .append(Draft::from_runs(&incident, &[recorded], andon_core::record::EngineInfo::of(&engine), false))
+            .unwrap();
         count += 1;
     }
     (path, count)
@@ -77,7 +80,7 @@ fn a_receipt_whose_component_bytes_were_altered_in_the_store_is_a_mismatch_and_i
     let dir = tempfile::tempdir().unwrap();
     let (path, count) = golden_ledger(dir.path());
     let altered = andon_recipes::shipped("insurance-active").unwrap();
-    let hash = andon_host::evidence::sha256_hex(altered.bytes);
+    let hash = andon_core::evidence::sha256_hex(altered.bytes);
     let file = path.join("sha256").join(format!("{hash}.wasm"));
     let mut bytes = std::fs::read(&file).unwrap();
     let middle = bytes.len() / 2;
@@ -98,7 +101,7 @@ fn a_receipt_whose_component_bytes_were_altered_in_the_store_is_a_mismatch_and_i
         assert_eq!(mismatch.what, "components[0].sha256");
         assert_eq!(mismatch.message, "component bytes do not match their hash");
         assert_eq!(mismatch.recorded, hash);
-        assert_eq!(mismatch.replayed, andon_host::evidence::sha256_hex(&bytes));
+        assert_eq!(mismatch.replayed, andon_core::evidence::sha256_hex(&bytes));
     }
     andon()
         .args(["replay", "--format", "text"])
@@ -157,7 +160,9 @@ fn a_fault_receipt_replays_to_the_same_fault_and_fuel() {
             run::evaluate_bytes(&engine, "hostile", &hostile, &GuestRequest::from_incident(&incident), &limits)
                 .unwrap();
         assert!(recorded.fault.is_some(), "{attack} must fault");
-        ledger.append(Draft::from_runs(&incident, &[recorded], &engine, false)).unwrap();
+        ledger
+            .append(Draft::from_runs(&incident, &[recorded], andon_core::record::EngineInfo::of(&engine), false))
+            .unwrap();
     }
     drop(ledger);
     let report = replay::replay(&path, &Selection::All, &AndonEngine::new().unwrap()).unwrap();
@@ -185,14 +190,14 @@ fn a_receipt_whose_decision_differs_from_what_the_component_decides_is_a_mismatc
         &Limits::default(),
     )
     .unwrap();
-    let mut draft = Draft::from_runs(&incident, &[recorded], &engine, false);
+    let mut draft = Draft::from_runs(&incident, &[recorded], andon_core::record::EngineInfo::of(&engine), false);
     // A host that recorded something else than the component said (signed and
     // chained correctly, so only replay can tell).
-    if let Some(andon_host::Decision::Pass { checks }) = &mut draft.decision {
+    if let Some(andon_core::Decision::Pass { checks }) = &mut draft.decision {
         checks[0].detail.push_str(" (edited)");
     }
-    let edited = andon_host::evidence::canonical_bytes_of(&draft.decision).unwrap();
-    draft.decision_sha256 = Some(andon_host::evidence::sha256_hex(&edited));
+    let edited = andon_core::evidence::canonical_bytes_of(&draft.decision).unwrap();
+    draft.decision_sha256 = Some(andon_core::evidence::sha256_hex(&edited));
     let mut ledger = Ledger::open(&path, keys.hmac.clone(), Options::default()).unwrap();
     ledger.store().put(bytes).unwrap();
     ledger.append(draft).unwrap();

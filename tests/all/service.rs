@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use andon_host::bundle::build;
-use andon_host::bundle::load::{Bundle, LoadOptions};
-use andon_host::service::{self, Accepted, Governance, Service, ServiceError};
-use andon_host::{AndonEngine, keys};
+use andon_core::AndonEngine;
+use andon_ledger::keys;
+use andon_service::service::{self, Accepted, Governance, Service, ServiceError};
+use andon_work::bundle::build;
+use andon_work::bundle::load::{Bundle, LoadOptions};
 use serde_json::{Value, json};
 
 fn bundle(engine: &AndonEngine) -> Bundle {
@@ -57,7 +58,7 @@ fn an_incident_still_undecided_at_its_deadline_gets_an_sla_breached_receipt_on_i
     let dir = tempfile::tempdir().unwrap();
     // One evaluator and a 1 ms deadline for low: a burst of 40 queues up behind it.
     let mut governance = Governance { wip_limit: 1, ..Governance::default() };
-    governance.sla[service::rank(andon_host::Severity::Low)] = Duration::from_millis(1);
+    governance.sla[service::rank(andon_core::Severity::Low)] = Duration::from_millis(1);
     let service = start(dir.path(), governance);
     let answers: Vec<_> = (0..40)
         .map(|i| match service.accept(&approval(&format!("SLA-{i:02}"), "low"), None, false).unwrap() {
@@ -146,7 +147,7 @@ fn after_shutdown_a_submission_is_refused_with_an_overloaded_receipt_not_dropped
     service.shutdown();
     let decided = service.submit(&approval("LATE-1", "critical"), None, false).unwrap();
     assert_eq!(decided.status, "overloaded");
-    let andon_host::Decision::Refused { refusal } = &decided.decision else { panic!("{decided:?}") };
+    let andon_core::Decision::Refused { refusal } = &decided.decision else { panic!("{decided:?}") };
     assert_eq!(refusal.reason, service::SHUTTING_DOWN);
     assert!(refusal.next_lawful_step.contains("again"));
     let all = receipts(dir.path());
@@ -162,7 +163,7 @@ fn after_shutdown_a_submission_is_refused_with_an_overloaded_receipt_not_dropped
     assert!(matches!(again, ServiceError::AlreadyExists(_)), "{again}");
     // An outcome for an incident that was never planned is an illegal transition,
     // and leaves its phase as it was.
-    let err = service.record_outcome("LATE-1", andon_host::incident::ExecutionStatus::Executed, "x").unwrap_err();
+    let err = service.record_outcome("LATE-1", andon_work::incident::ExecutionStatus::Executed, "x").unwrap_err();
     assert!(err.to_string().contains("illegal transition"), "{err}");
 }
 
@@ -179,7 +180,7 @@ fn racing_lifecycle_steps_on_one_incident_record_exactly_one_receipt() {
                     let service = Arc::clone(&service);
                     let id = id.clone();
                     s.spawn(move || {
-                        service.record_outcome(&id, andon_host::incident::ExecutionStatus::Executed, "done")
+                        service.record_outcome(&id, andon_work::incident::ExecutionStatus::Executed, "done")
                     })
                 })
                 .collect();

@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use andon_host::{AndonEngine, GuestRequest, Incident, LoadedComponent};
+use andon_core::{AndonEngine, GuestRequest, Incident, LoadedComponent};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 /// Root of the workspace.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A file under `tests/data/`.

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use andon_host::checkpoint::Checkpoint;
-use andon_host::keys;
-use andon_host::ledger::scan::ProblemKind;
-use andon_host::ledger::verify::{self, Report, VerifyOptions};
-use andon_host::ledger::{Ledger, Options};
-use andon_host::receipt::{self, Body, Kind, ZERO_HASH};
+use andon_ledger::checkpoint::Checkpoint;
+use andon_ledger::keys;
+use andon_ledger::ledger::scan::ProblemKind;
+use andon_ledger::ledger::verify::{self, Report, VerifyOptions};
+use andon_ledger::ledger::{Ledger, Options};
+use andon_ledger::receipt::{self, Body, Kind, ZERO_HASH};
 use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt as _;
 use serde_json::Value;
@@ -110,7 +110,7 @@ fn a_rehashed_receipt_without_the_key_fails_the_mac_check() {
     let dir = tempfile::tempdir().unwrap();
     let keys = test_keys(dir.path());
     let path = ledger_with(dir.path(), &keys, 1);
-    let attacker = andon_host::keys::HmacKey::from_bytes([0x66; 32]);
+    let attacker = andon_ledger::keys::HmacKey::from_bytes([0x66; 32]);
     let body = Body {
         kind: Kind::Reported,
         incident_id: Some("INC-0".into()),

@@ -85,13 +85,14 @@ fn collect(dir: &Path, role: &'static str, shipped: bool, guests: &mut Vec<Guest
 /// A message when cargo fails or a module cannot be turned into a component.
 pub fn build(root: &Path, target_dir: &Path, guests: &[Guest]) -> Result<Vec<BuiltGuest>, String> {
     let root = root.canonicalize().map_err(|e| format!("workspace root {}: {e}", root.display()))?;
+    ensure_wasm_target()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
         .arg("build")
         .arg("--locked")
         .arg("--profile=guest")
-        .arg("--target=wasm32-unknown-unknown")
+        .arg(format!("--target={WASM_TARGET}"))
         .arg(format!("--target-dir={}", target_dir.display()));
     for guest in guests {
         cmd.arg("-p").arg(&guest.package);
@@ -125,8 +126,7 @@ pub fn build(root: &Path, target_dir: &Path, guests: &[Guest]) -> Result<Vec<Bui
     }
     let mut built = Vec::new();
     for guest in guests {
-        let core =
-            target_dir.join("wasm32-unknown-unknown/guest").join(format!("{}.wasm", guest.package.replace('-', "_")));
+        let core = target_dir.join(WASM_TARGET).join("guest").join(format!("{}.wasm", guest.package.replace('-', "_")));
         let module = std::fs::read(&core).map_err(|e| format!("reading {}: {e}", core.display()))?;
         let component = wit_component::ComponentEncoder::default()
             .module(&module)
@@ -135,6 +135,60 @@ pub fn build(root: &Path, target_dir: &Path, guests: &[Guest]) -> Result<Vec<Bui
         built.push(BuiltGuest { id: guest.id.clone(), role: guest.role, shipped: guest.shipped, component });
     }
     Ok(built)
+}
+
+/// The target every guest is built for.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Makes sure the active toolchain has the [`WASM_TARGET`] standard library,
+/// installing it with `rustup target add` when it is missing.
+///
+/// `rust-toolchain.toml` names the target, but rustup installs nothing by itself
+/// where `RUSTUP_AUTO_INSTALL=0`, so a fresh machine would otherwise fail deep inside
+/// the guest build with "can't find crate for `std`".
+///
+/// # Errors
+/// One line naming the toolchain and the command to run by hand, when the sysroot
+/// cannot be found or `rustup target add` fails.
+pub fn ensure_wasm_target() -> Result<(), String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run `{rustc} --print sysroot`: {e}"))?;
+    if !sysroot.status.success() {
+        return Err(format!("`{rustc} --print sysroot` failed ({})", sysroot.status));
+    }
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let target_lib = sysroot.join("lib/rustlib").join(WASM_TARGET).join("lib");
+    if has_std(&target_lib) {
+        return Ok(());
+    }
+    // Name the toolchain by its sysroot folder (what rustup calls it), so the target is
+    // added to the toolchain that is building, not to rustup's default.
+    let toolchain = std::env::var("RUSTUP_TOOLCHAIN")
+        .ok()
+        .or_else(|| sysroot.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let manual = format!("run `rustup target add {WASM_TARGET} --toolchain {toolchain}` and build again");
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", WASM_TARGET]);
+    if !toolchain.is_empty() {
+        add.args(["--toolchain", &toolchain]);
+    }
+    let status = add
+        .status()
+        .map_err(|e| format!("the {WASM_TARGET} target is missing and rustup cannot be run ({e}): {manual}"))?;
+    if !status.success() || !has_std(&target_lib) {
+        return Err(format!("the {WASM_TARGET} target is missing and `rustup target add` failed ({status}): {manual}"));
+    }
+    Ok(())
+}
+
+fn has_std(target_lib: &Path) -> bool {
+    std::fs::read_dir(target_lib).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
+    })
 }
 
 /// Builds the shipped guests only.

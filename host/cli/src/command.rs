@@ -1,0 +1,55 @@
+//! Command handlers: call the library, print, return the exit code.
+
+mod bundle;
+mod demo;
+mod eval;
+mod incident;
+mod inspect;
+mod keys;
+mod ledger;
+mod replay;
+mod serve;
+mod verify;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Eval(args) => eval::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Bundle(args) => bundle::run(&args),
+        Command::Incident(args) => incident::run(&args),
+        Command::Export(args) => incident::export_cmd(&args),
+        Command::Audit(args) => incident::audit_cmd(&args),
+        Command::Report(args) => incident::report_cmd(&args),
+        Command::Keys(args) => keys::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Ledger(args) => ledger::run(&args),
+        Command::Mcp(args) => serve::mcp(&args),
+        Command::Serve(args) => serve::serve(&args),
+    }
+}
+
+/// Reads a file (or stdin for `-`), naming it in the error.
+pub fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("cannot read standard input")?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|source| andon_core::Error::Io { path: path.to_path_buf(), source }.into())
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! `andon incident …`, `andon export`, `andon audit`.
+
+use andon_core::AndonEngine;
+use andon_ledger::keys;
+use andon_ledger::ledger::{Ledger, Options};
+use andon_work::bundle::load::{Bundle, LoadOptions};
+use andon_work::bundle::trust::TrustPolicy;
+use andon_work::incident::{self, ExecutionStatus};
+use andon_work::{export, outputs};
+use anyhow::{Context as _, bail};
+use serde_json::json;
+
+use super::{print_json, read_input};
+use crate::cli::Format;
+use crate::cli::incident::{
+    AuditArgs, CloseArgs, ExportArgs, HostArgs, IncidentArgs, IncidentCommand, OutcomeArgs, ShowArgs, StatusArg,
+    SubmitArgs,
+};
+use crate::exit::Exit;
+
+pub fn run(args: &IncidentArgs) -> anyhow::Result<Exit> {
+    match &args.command {
+        IncidentCommand::Submit(a) => submit(a),
+        IncidentCommand::Outcome(a) => outcome(a),
+        IncidentCommand::Close(a) => close(a),
+        IncidentCommand::Show(a) => show(a),
+    }
+}
+
+fn open_ledger(host: &HostArgs) -> anyhow::Result<Ledger> {
+    let key = keys::load_hmac_key(&host.keys.join("hmac.key"))?;
+    let signing = keys::load_signing_key(&host.keys.join("ed25519.key"))?;
+    std::fs::create_dir_all(&host.ledger).with_context(|| format!("cannot create {}", host.ledger.display()))?;
+    Ok(Ledger::open(&host.ledger, key, Options { signing_key: Some(signing), ..Options::default() })?)
+}
+
+fn submit(args: &SubmitArgs) -> anyhow::Result<Exit> {
+    let bytes = read_input(&args.evidence)?;
+    let trust = args.trust.as_deref().map(TrustPolicy::load).transpose()?;
+    let engine = AndonEngine::new()?;
+    let bundle = Bundle::load_path(&engine, &args.bundle, LoadOptions { trust: trust.as_ref(), ..Default::default() })?;
+    let mut ledger = open_ledger(&args.host)?;
+    let submitted = incident::submit(&engine, &bundle, &mut ledger, &bytes, args.evaluation_mode)?;
+    match args.format {
+        Format::Json => print_json(&json!({
+            "incident_id": submitted.incident_id,
+            "status": submitted.status,
+            "evaluation_mode": args.evaluation_mode,
+            "decision": submitted.outcome.decision,
+            "stage": submitted.outcome.stage,
+            "evidence_sha256": submitted.evidence_sha256,
+            "receipts": submitted.receipts,
+            "redactions": submitted.redactions,
+        }))?,
+        Format::Text => {
+            println!("incident  {} → {}", submitted.incident_id, submitted.status);
+            match &submitted.outcome.decision {
+                andon_core::Decision::Plan { plan } => {
+                    for (i, s) in plan.steps.iter().enumerate() {
+                        println!("  step {}: {}", i + 1, s.action);
+                    }
+                }
+                andon_core::Decision::Refused { refusal } => {
+                    println!("  reason    {}", refusal.reason);
+                    println!("  next step {}", refusal.next_lawful_step);
+                }
+                _ => {}
+            }
+            for r in &submitted.receipts {
+                println!("  receipt seq {} {}", r.seq, r.hash);
+            }
+        }
+    }
+    Ok(if submitted.status == "refused" { Exit::Refused } else { Exit::Ok })
+}
+
+fn outcome(args: &OutcomeArgs) -> anyhow::Result<Exit> {
+    let mut ledger = open_ledger(&args.host)?;
+    let status = match args.status {
+        StatusArg::Executed => ExecutionStatus::Executed,
+        StatusArg::Failed => ExecutionStatus::Failed,
+    };
+    let appended = incident::record_outcome(&mut ledger, &args.id, status, &args.note)?;
+    println!("incident {} outcome recorded: receipt seq {} {}", args.id, appended.seq, appended.hash);
+    Ok(Exit::Ok)
+}
+
+fn close(args: &CloseArgs) -> anyhow::Result<Exit> {
+    let mut ledger = open_ledger(&args.host)?;
+    let appended = incident::close(&mut ledger, &args.id, &args.feedback)?;
+    println!("incident {} closed: receipt seq {} {}", args.id, appended.seq, appended.hash);
+    Ok(Exit::Ok)
+}
+
+fn show(args: &ShowArgs) -> anyhow::Result<Exit> {
+    let receipts = incident::receipts_of(&args.ledger, &args.id)?;
+    let Some(facts) = outputs::facts(&receipts) else { bail!("no incident `{}` in the ledger", args.id) };
+    let history = incident::all_receipts(&args.ledger)?;
+    let last = receipts.last().map(|r| r.body.seq).unwrap_or(0);
+    let history: Vec<_> = history.into_iter().filter(|r| r.body.seq <= last).collect();
+    let documents = outputs::documents(&receipts, &history);
+    if let Some(name) = &args.output {
+        let (_, bytes) = documents.iter().find(|(n, _)| n == name).with_context(|| format!("no output `{name}`"))?;
+        print!("{}", String::from_utf8_lossy(bytes));
+        return Ok(Exit::Ok);
+    }
+    print_json(
+        &json!({"facts": facts, "sla": outputs::sla(&facts), "outputs": documents.iter().map(|(n, _)| n).collect::<Vec<_>>()}),
+    )?;
+    Ok(Exit::Ok)
+}
+
+pub fn export_cmd(args: &ExportArgs) -> anyhow::Result<Exit> {
+    let (_, signing) = keys::load_signing_key(&args.host.keys.join("ed25519.key"))?;
+    let files = export::export_files(&args.host.ledger, &args.id, &signing)?;
+    let mut out = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    andon_work::bundle::archive::pack(&files, &mut out)?;
+    out.sync_all()?;
+    drop(out);
+    let bytes = std::fs::read(&args.out)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "path": args.out.display().to_string(),
+            "sha256": andon_core::evidence::sha256_hex(&bytes),
+            "files": files.keys().collect::<Vec<_>>(),
+        }))?
+    );
+    Ok(Exit::Ok)
+}
+
+pub fn audit_cmd(args: &AuditArgs) -> anyhow::Result<Exit> {
+    let key = args.public_key.as_deref().map(keys::load_verifying_key).transpose()?.map(|(_, k)| k);
+    let engine = AndonEngine::new()?;
+    let file = std::fs::File::open(&args.archive).with_context(|| format!("cannot read {}", args.archive.display()))?;
+    let report = export::audit(std::io::BufReader::new(file), key.as_ref(), &engine)?;
+    match args.format {
+        Format::Json => print_json(&report)?,
+        Format::Text => {
+            println!("incident   {}", report.incident_id.as_deref().unwrap_or("?"));
+            println!("receipts   {} verified", report.receipts);
+            println!("replayed   {} receipts re-executed and matched", report.replayed_runs);
+            println!("signed by  {}", report.signed_by.as_deref().unwrap_or("?"));
+            if report.evaluation_mode {
+                println!("mode       evaluation (advisory only)");
+            }
+            for f in &report.findings {
+                println!(
+                    "{}  {}: {}",
+                    if f.problem.starts_with("note:") { "note" } else { "FAIL" },
+                    f.location,
+                    f.problem
+                );
+            }
+            println!(
+                "verdict    {}",
+                if report.ok {
+                    "PASS: the evidence bundle verifies and every decision replays byte for byte"
+                } else {
+                    "FAIL"
+                }
+            );
+        }
+    }
+    if report.ok {
+        Ok(Exit::Ok)
+    } else {
+        let first = report.findings.iter().find(|f| !f.problem.starts_with("note:")).expect("a failure");
+        eprintln!("error: audit failed at {}: {}", first.location, first.problem);
+        Ok(Exit::AuditFailed)
+    }
+}
+
+pub fn report_cmd(args: &crate::cli::incident::ReportArgs) -> anyhow::Result<Exit> {
+    let receipts = incident::all_receipts(&args.ledger)?;
+    let report = andon_work::report::build(&receipts, args.since.as_deref());
+    match args.format {
+        Format::Json => print_json(&report)?,
+        Format::Text => print!("{}", andon_work::report::table(&report)),
+    }
+    Ok(Exit::Ok)
+}

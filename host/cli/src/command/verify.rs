@@ -1,0 +1,61 @@
+//! `andon verify`: hashes, links, MACs and checkpoint signatures of a ledger.
+
+use std::io::IsTerminal as _;
+
+use andon_ledger::checkpoint::Checkpoint;
+use andon_ledger::keys;
+use andon_ledger::ledger::verify::{self, VerifyOptions};
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::print_json;
+use crate::cli::Format;
+use crate::cli::verify::VerifyArgs;
+use crate::exit::Exit;
+
+pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
+    let keys = args.key.iter().map(|path| keys::load_hmac_key(path)).collect::<Result<Vec<_>, _>>()?;
+    let public_key = args.public_key.as_deref().map(keys::load_verifying_key).transpose()?;
+    let mut held = Vec::new();
+    for path in &args.checkpoint {
+        let bytes = std::fs::read(path).map_err(|source| andon_core::Error::Io { path: path.clone(), source })?;
+        held.push(Checkpoint::parse(&bytes).with_context(|| format!("held checkpoint {}", path.display()))?);
+    }
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("verifying {bar:40} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec})")
+            .expect("the template is valid"),
+    );
+    let options = VerifyOptions { keys, public_key, held };
+    let report = verify::verify(&args.ledger, &options, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    match args.format {
+        Format::Json => print_json(&report)?,
+        Format::Text => {
+            if report.ok {
+                println!("ok         {} receipts, {} bytes", report.receipts, report.bytes);
+            } else {
+                println!("FAILED     first bad seq {}", report.first_bad_seq.map_or("-".into(), |s| s.to_string()));
+            }
+            println!("head       seq {} hash {}", report.head_seq, report.head_hash);
+            println!("macs       {}", if report.macs_checked { "checked" } else { "not checked (no --key)" });
+            println!(
+                "checkpoints {} in ledger, {} held, signatures {}",
+                report.ledger_checkpoints,
+                report.held_checkpoints,
+                if report.checkpoint_signatures_checked { "checked" } else { "not checked (no --public-key)" }
+            );
+            if report.writer_active {
+                println!("writer     active ({} bytes in flight ignored)", report.in_flight_bytes);
+            }
+            for problem in &report.problems {
+                let line = problem.line.map_or(String::new(), |l| format!(" line {l}"));
+                println!("problem    seq {}{line}: {:?}: {}", problem.seq, problem.kind, problem.message);
+            }
+        }
+    }
+    Ok(if report.ok { Exit::Ok } else { Exit::VerifyFailed })
+}

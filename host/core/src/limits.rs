@@ -1,0 +1,23 @@
+//! Resource limits of one evaluation (recorded in every receipt, reused by replay).
+
+use serde::{Deserialize, Serialize};
+
+/// Resource limits of one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Fuel (roughly, wasm instructions) the guest may consume.
+    pub fuel: u64,
+    /// Largest linear memory, in bytes.
+    pub memory_bytes: u64,
+    /// Wall-clock backstop in milliseconds (never part of a successful result).
+    pub deadline_ms: u64,
+    /// Largest verdict, as canonical JSON bytes.
+    pub max_output_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { fuel: 200_000_000, memory_bytes: 64 << 20, deadline_ms: 5_000, max_output_bytes: 1 << 20 }
+    }
+}

@@ -1,0 +1,124 @@
+//! Bundles: the signed, versioned "standard work library".
+//!
+//! A bundle is a directory (or a `.tar.gz` of one) holding `manifest.json`, an
+//! optional `signature.json`, and exactly the files the manifest lists: components,
+//! evidence schemas and golden cases, each with its SHA-256. Loading reads every file
+//! through a capability handle on the bundle directory (or from memory for an
+//! archive), verifies every hash and, once a trust policy exists, the publisher's
+//! Ed25519 signature, and refuses rollbacks. See `docs/bundles.md`.
+
+pub mod archive;
+pub mod build;
+pub mod load;
+pub mod manifest;
+pub mod ontology;
+pub mod trust;
+
+pub use load::{Bundle, BundleComponent, LoadOptions};
+pub use manifest::{ComponentEntry, GoldenEntry, Manifest, Role, Route};
+
+use std::path::PathBuf;
+
+/// Result alias of the bundle subsystem.
+pub type Result<T, E = BundleError> = std::result::Result<T, E>;
+
+/// Why a bundle was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The manifest is malformed (names the field).
+    #[error("malformed manifest: {0}")]
+    Manifest(String),
+    /// A file listed in the manifest is absent.
+    #[error("missing file `{0}` listed in the manifest")]
+    MissingFile(String),
+    /// A file is present but not listed in the manifest.
+    #[error("extra unlisted file `{0}` in the bundle")]
+    ExtraFile(String),
+    /// A file's bytes do not match the manifest's hash.
+    #[error("{what} `{file}` does not match its sha256: manifest says {expected}, bytes hash to {actual}")]
+    HashMismatch {
+        /// `component insurance-active`, `schema`, `golden case`.
+        what: String,
+        /// The file.
+        file: String,
+        /// Hash in the manifest.
+        expected: String,
+        /// Hash of the bytes.
+        actual: String,
+    },
+    /// A trust policy exists and the bundle carries no signature.
+    #[error("bundle `{0}` is unsigned, and a trust policy is in force: refusing to load it")]
+    Unsigned(String),
+    /// The signature does not verify.
+    #[error("bad signature on bundle `{bundle}`: {reason}")]
+    BadSignature {
+        /// Bundle name.
+        bundle: String,
+        /// Why.
+        reason: String,
+    },
+    /// The signing key is not trusted for this bundle.
+    #[error("untrusted key `{key_id}`: the trust policy does not allow it to publish bundle `{bundle}`")]
+    UntrustedKey {
+        /// Key id of the signature.
+        key_id: String,
+        /// Bundle name.
+        bundle: String,
+    },
+    /// The bundle's version is lower than the one already loaded.
+    #[error("rollback refused: bundle `{bundle}` version {offered} is lower than the already loaded {loaded}")]
+    Rollback {
+        /// Bundle name.
+        bundle: String,
+        /// Offered version.
+        offered: String,
+        /// Highest version loaded before.
+        loaded: String,
+    },
+    /// A component failed to load.
+    #[error("component `{id}`: {source}")]
+    Component {
+        /// Component id.
+        id: String,
+        /// The host error.
+        #[source]
+        source: andon_core::Error,
+    },
+    /// An evidence schema is not a valid JSON Schema.
+    #[error("evidence schema of recipe `{recipe}` is invalid: {reason}")]
+    Schema {
+        /// Recipe id.
+        recipe: String,
+        /// Why.
+        reason: String,
+    },
+    /// Archive or directory reading failed.
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    /// A trust policy, key or signature file is malformed.
+    #[error("{file}: {reason}")]
+    Policy {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// Building a bundle failed.
+    #[error("bundle build: {0}")]
+    Build(String),
+    /// I/O on a named path.
+    #[error("cannot access {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl BundleError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> BundleError {
+        BundleError::Io { path: path.into(), source }
+    }
+}
