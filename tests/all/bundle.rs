@@ -33,7 +33,7 @@ fn unsigned_files() -> BundleFiles {
 /// Signs bundle files in place (manifest rewritten with the publisher key id).
 fn sign(files: &mut BundleFiles, key: &SigningKey) {
     let mut manifest = Manifest::parse(&files[MANIFEST_FILE]).unwrap();
-    manifest.publisher_key_id = trust::ed25519_key_id(&key.verifying_key());
+    manifest.publisher_key_id = andon_ledger::keys::ed25519_key_id(&key.verifying_key());
     files.insert(MANIFEST_FILE.into(), build::manifest_json(&manifest));
     files.insert(SIGNATURE_FILE.into(), serde_json::to_vec(&trust::sign(&manifest, key)).unwrap());
 }
@@ -66,7 +66,10 @@ fn shipped_bundle_loads_under_trust_and_every_golden_case_passes_deterministical
     let bundle =
         Bundle::load(&engine, &signed_files(), LoadOptions { trust: Some(&policy), ..Default::default() }).unwrap();
     assert_eq!(bundle.manifest.name, "tai-standard-work");
-    assert_eq!(bundle.signer.as_deref(), Some(trust::ed25519_key_id(&publisher().verifying_key()).as_str()));
+    assert_eq!(
+        bundle.signer.as_deref(),
+        Some(andon_ledger::keys::ed25519_key_id(&publisher().verifying_key()).as_str())
+    );
     assert_eq!(bundle.components.len(), 8);
     let routes: Vec<&str> = bundle.manifest.routes.iter().map(|r| r.kind.as_str()).collect();
     assert!(routes.contains(&"config_hash_mismatch") && routes.contains(&"db_connection_timeout"));
@@ -176,7 +179,7 @@ fn a_bundle_signed_by_an_untrusted_key_is_refused() {
     sign(&mut files, &stranger());
     let err = load(&files, Some(&policy())).unwrap_err();
     assert!(matches!(err, BundleError::UntrustedKey { .. }), "{err}");
-    assert!(err.to_string().contains(&trust::ed25519_key_id(&stranger().verifying_key())), "{err}");
+    assert!(err.to_string().contains(&andon_ledger::keys::ed25519_key_id(&stranger().verifying_key())), "{err}");
 }
 
 #[test]

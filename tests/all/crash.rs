@@ -38,7 +38,7 @@ fn sigkilled_writers_never_lose_an_acknowledged_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let keys = test_keys(dir.path());
     let path = dir.path().join("ledger");
-    let andon = assert_cmd::cargo::cargo_bin!("andon");
+    let andon = stress_writer();
     let mut acknowledged = 0u64;
     let (mut repairs, mut unacknowledged_kept) = (0u32, 0u32);
     for cycle in 0..CYCLES {
@@ -46,8 +46,8 @@ fn sigkilled_writers_never_lose_an_acknowledged_receipt() {
         let batch = if cycle % 3 == 0 { 1 + rng.below(64) } else { 1 };
         // Half the writers append into preallocated zero padding.
         let preallocate = if rng.below(2) == 0 { 0 } else { 64 << 10 };
-        let mut child = Process::new(andon)
-            .args(["ledger", "stress", "--checkpoint-every", "5", "--batch", &batch.to_string()])
+        let mut child = Process::new(&andon)
+            .args(["--checkpoint-every", "5", "--batch", &batch.to_string()])
             .args(["--preallocate", &preallocate.to_string(), "--dir"])
             .arg(&path)
             .arg("--key")
@@ -243,4 +243,18 @@ fn a_self_consistent_record_appended_out_of_order_is_damage_not_a_torn_tail() {
     assert!(matches!(err, ledger::Error::Damaged { seq: 4, kind: ProblemKind::UnexpectedSeq, .. }), "{err}");
     let mut ledger = Ledger::open(dir.path().join("fresh").as_path(), keys.hmac.clone(), Options::default()).unwrap();
     ledger.append(draft("X", 0)).unwrap();
+}
+
+/// The crash-test writer, a bin of the `andon-test-fixtures` package: cargo puts it
+/// beside `andon` when the workspace's tests are built (`cargo test --workspace`).
+fn stress_writer() -> std::path::PathBuf {
+    let andon = std::path::Path::new(assert_cmd::cargo::cargo_bin!("andon"));
+    let path = andon.with_file_name(format!("andon-ledger-stress{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: the crash test needs the fixture writer, built by `cargo test --workspace` \
+         (or `cargo build -p andon-test-fixtures`)",
+        path.display()
+    );
+    path
 }

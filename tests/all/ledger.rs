@@ -5,42 +5,16 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use andon_core::decision::{Check, Decision};
-use andon_core::evidence::{canonical_bytes, canonical_bytes_of, sha256_hex};
+use andon_core::evidence::sha256_hex;
 use andon_ledger::keys::{self, HmacKey};
 use andon_ledger::ledger::verify::{self, Report, VerifyOptions};
 use andon_ledger::ledger::{self, Ledger, Options, group::GroupWriter};
-use andon_ledger::receipt::{ComponentRun, Draft, EngineInfo, Kind, RunOutcome, StoredReceipt, ZERO_HASH};
+use andon_ledger::receipt::{Draft, StoredReceipt, ZERO_HASH};
 use andon_ledger::store::{self, ComponentStore};
-use serde_json::json;
 
 /// A synthetic evaluated receipt for `incident`, attempt `i` (no wasm run).
 pub fn draft(incident: &str, i: u64) -> Draft {
-    let document = json!({
-        "incident_id": incident, "kind": "test", "severity": "low",
-        "evidence": {"attempt": i, "text": "a receipt of ordinary size with some evidence in it"},
-    });
-    let decision = Decision::Pass { checks: vec![Check { name: "ok".into(), passed: true, detail: format!("{i}") }] };
-    let output = canonical_bytes_of(&decision).unwrap();
-    let mut draft = Draft::new(Kind::Evaluated);
-    draft.incident_id = Some(incident.into());
-    draft.evidence_sha256 = Some(sha256_hex(&canonical_bytes(&document)));
-    draft.evidence = Some(document);
-    draft.components = vec![ComponentRun {
-        id: "test".into(),
-        role: Some(andon_core::World::Gate),
-        sha256: sha256_hex(b"test"),
-        fuel_consumed: 1000 + i,
-        limits: andon_core::Limits::default(),
-        settings: json!({}),
-        output_sha256: Some(sha256_hex(&output)),
-        outcome: RunOutcome::Pass,
-        fault_class: None,
-    }];
-    draft.decision_sha256 = Some(sha256_hex(&output));
-    draft.decision = Some(decision);
-    draft.engine = Some(EngineInfo { wasmtime: "48.0.8".into(), host: "0.1.0".into(), config_digest: "00".repeat(32) });
-    draft
+    andon_test_fixtures::synthetic_draft(incident, i)
 }
 
 /// Keys generated into `dir/keys`.
@@ -59,7 +33,7 @@ pub fn signing_options(keys: &TestKeys, every: u64) -> Options {
     Options {
         checkpoint_every: every,
         signing_key: Some(keys::load_signing_key(&keys.generated.signing_path).unwrap()),
-        preallocate: 0,
+        ..Options::default()
     }
 }
 

@@ -156,11 +156,20 @@ pub struct Options {
     /// from reusing its file), at the price of NUL padding at the end of the file,
     /// which readers must ignore (see docs/ledger.md).
     pub preallocate: u64,
+    /// The clock that stamps receipts (RFC 3339, UTC, milliseconds). The default is
+    /// the system clock; a fixed clock makes a ledger byte-reproducible (the golden
+    /// ledger test pins one).
+    pub clock: fn() -> String,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { checkpoint_every: DEFAULT_CHECKPOINT_EVERY, signing_key: None, preallocate: 0 }
+        Options {
+            checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
+            signing_key: None,
+            preallocate: 0,
+            clock: receipt::rfc3339_now,
+        }
     }
 }
 
@@ -400,7 +409,7 @@ impl Ledger {
         if self.poisoned {
             return Err(Error::Poisoned { path: self.path.clone() });
         }
-        let timestamp = receipt::rfc3339_now();
+        let timestamp = (self.options.clock)();
         let mut seq = self.chain.seq;
         let mut head = self.chain.head.clone();
         let mut overlay: HashMap<String, String> = HashMap::new();

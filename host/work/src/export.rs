@@ -109,6 +109,22 @@ pub fn export_files(
     Ok(files)
 }
 
+/// Exports incident `incident_id` of the ledger at `ledger_dir` as an evidence
+/// bundle (`.tar.gz`, see docs/incidents.md) at `path`, written durably and
+/// atomically, signed with `signing_key`.
+///
+/// # Errors
+/// As [`export_files`], and [`ExportError::Archive`] when the file cannot be written.
+pub fn write(
+    ledger_dir: &Path,
+    incident_id: &str,
+    signing_key: &SigningKey,
+    path: &Path,
+) -> Result<archive::Written, ExportError> {
+    let files = export_files(ledger_dir, incident_id, signing_key)?;
+    Ok(archive::write_file(&files, path)?)
+}
+
 /// The signed text: a header line and one `<sha256>  <name>` line per file (sorted),
 /// excluding `audit-signature.txt` itself.
 fn listing(files: &BundleFiles, incident_id: &str) -> String {

@@ -163,3 +163,118 @@ pub fn run_case(engine: &AndonEngine, bundle: &Bundle, entry: &GoldenEntry, case
         }
     }
 }
+
+/// One component's golden case, run twice in fresh instances.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentCase {
+    /// Component id.
+    pub component: String,
+    /// The case's file stem.
+    pub case: String,
+    /// SHA-256 of the component bytes.
+    pub component_sha256: String,
+    /// SHA-256 of the canonical evidence.
+    pub evidence_sha256: String,
+    /// The decision of the first run.
+    pub decision: Decision,
+    /// The expected outcome (`?` when the case names none).
+    pub expected: String,
+    /// Fuel of the first run.
+    pub fuel_consumed: u64,
+    /// SHA-256 of the first run's canonical output.
+    pub output_sha256: String,
+    /// Both runs gave identical bytes and fuel.
+    pub deterministic: bool,
+    /// Deterministic and the outcome is the expected one.
+    pub ok: bool,
+}
+
+/// Why a component's golden cases could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum ComponentCaseError {
+    /// The component does not load.
+    #[error("loading component {id}")]
+    Load {
+        /// Component id.
+        id: String,
+        /// The cause.
+        #[source]
+        source: andon_core::Error,
+    },
+    /// A case file cannot be read or is not a valid case.
+    #[error("golden case {}", path.display())]
+    Case {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: andon_core::Error,
+    },
+    /// The cases folder cannot be read.
+    #[error("cannot read golden cases in {}", path.display())]
+    Io {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs every `*.json` golden case in `dir` (sorted by name) on the component `id`
+/// (its `bytes`), twice each in fresh instances under `limits`, and compares the
+/// outcome with the case's `expect.outcome`. The component-level golden runner
+/// (the bundle-level one, through the pipeline, is [`run_case`]).
+///
+/// # Errors
+/// [`ComponentCaseError`] when the component does not load or a case is unreadable;
+/// a guest fault on a case is an error too (a shipped component must not fault on
+/// its own golden cases).
+pub fn run_component_cases(
+    engine: &AndonEngine,
+    id: &str,
+    bytes: &[u8],
+    dir: &std::path::Path,
+    limits: &andon_core::Limits,
+) -> Result<Vec<ComponentCase>, ComponentCaseError> {
+    let component = andon_core::LoadedComponent::load(engine, bytes)
+        .map_err(|source| ComponentCaseError::Load { id: id.into(), source })?;
+    let io = |source| ComponentCaseError::Io { path: dir.to_path_buf(), source };
+    let mut cases: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    cases.sort();
+    let mut rows = Vec::new();
+    for path in cases {
+        let case_err = |source| ComponentCaseError::Case { path: path.clone(), source };
+        let bytes = std::fs::read(&path)
+            .map_err(|source| andon_core::Error::Io { path: path.clone(), source })
+            .map_err(case_err)?;
+        let case =
+            andon_core::evidence::parse_strict("golden case", &bytes, andon_core::evidence::DEFAULT_MAX_EVIDENCE_BYTES)
+                .map_err(|e| case_err(e.into()))?;
+        let incident = Incident::from_value(case["incident"].clone()).map_err(|e| case_err(e.into()))?;
+        let request = GuestRequest::from_incident(&incident).with_settings(&case["settings"]);
+        let first = component.evaluate(engine, &request, limits).map_err(case_err)?;
+        let second = component.evaluate(engine, &request, limits).map_err(case_err)?;
+        let deterministic = first.output == second.output && first.fuel_consumed == second.fuel_consumed;
+        let expected = case["expect"]["outcome"].as_str().unwrap_or("?").to_string();
+        let ok = deterministic && expected == first.decision.outcome();
+        rows.push(ComponentCase {
+            component: id.into(),
+            case: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            component_sha256: first.component_sha256,
+            evidence_sha256: incident.sha256,
+            decision: first.decision,
+            expected,
+            fuel_consumed: first.fuel_consumed,
+            output_sha256: first.output_sha256,
+            deterministic,
+            ok,
+        });
+    }
+    Ok(rows)
+}

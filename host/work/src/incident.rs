@@ -30,6 +30,9 @@ pub enum IncidentError {
     /// The component store failed.
     #[error(transparent)]
     Store(#[from] andon_ledger::store::Error),
+    /// The engine failed for a reason that is not the component's fault.
+    #[error(transparent)]
+    Engine(#[from] andon_core::Error),
     /// An incident with this id already exists.
     #[error("incident `{0}` already exists in the ledger; submit new evidence under a new incident id")]
     AlreadyExists(String),
@@ -46,6 +49,31 @@ pub enum IncidentError {
         /// Its current state.
         state: &'static str,
     },
+}
+
+/// Evaluates one component on one incident outside any bundle (`andon eval
+/// --ledger`) and records the run: the component goes into the content store
+/// before the receipt that names it, and the receipt is durable before this
+/// returns. A guest fault ends in an `indeterminate` refusal receipt, never a plan.
+///
+/// # Errors
+/// [`IncidentError::Engine`] for failures that are not the component's fault (they
+/// are not recorded); the ledger and store errors.
+pub fn record_evaluation(
+    engine: &AndonEngine,
+    ledger: &mut Ledger,
+    component: (&str, &[u8]),
+    incident: &Incident,
+    request: &andon_core::GuestRequest,
+    limits: &andon_core::Limits,
+) -> Result<(andon_core::RecordedRun, Appended)> {
+    let (id, bytes) = component;
+    let recorded = andon_core::run::evaluate_bytes(engine, id, bytes, request, limits)?;
+    let draft =
+        Draft::from_runs(incident, std::slice::from_ref(&recorded), andon_core::record::EngineInfo::of(engine), false);
+    ledger.store().put(bytes)?;
+    let appended = ledger.append(draft)?;
+    Ok((recorded, appended))
 }
 
 /// Result alias of the incident subsystem.

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod demo;
 pub mod export;
 pub mod golden;
 pub mod incident;

@@ -9,7 +9,7 @@ use andon_work::bundle::manifest::{MANIFEST_FILE, Manifest, SIGNATURE_FILE};
 use andon_work::bundle::trust::{self, TrustPolicy};
 use andon_work::bundle::{BundleError, archive};
 use andon_work::golden::{self, CaseResult};
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use serde_json::json;
 
 use super::print_json;
@@ -78,14 +78,7 @@ fn read_signing_key(path: &Path) -> anyhow::Result<ed25519_dalek::SigningKey> {
 
 fn sign_cmd(args: &SignArgs) -> anyhow::Result<Exit> {
     let key = read_signing_key(&args.key)?;
-    let manifest_path = args.bundle.join(MANIFEST_FILE);
-    let bytes = std::fs::read(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    let mut manifest = Manifest::parse(&bytes)?;
-    // The publisher declares itself in the manifest it signs.
-    manifest.publisher_key_id = trust::ed25519_key_id(&key.verifying_key());
-    std::fs::write(&manifest_path, build::manifest_json(&manifest))?;
-    let signature = trust::sign(&manifest, &key);
-    std::fs::write(args.bundle.join(SIGNATURE_FILE), serde_json::to_vec_pretty(&signature)?)?;
+    let (manifest, signature) = trust::sign_dir(&args.bundle, &key)?;
     println!(
         "signed {} {} with {} (manifest sha256 {})",
         manifest.name, manifest.version, signature.key_id, signature.manifest_sha256
@@ -226,9 +219,7 @@ fn test_cmd(args: &TestArgs) -> anyhow::Result<Exit> {
 
 fn pack_cmd(args: &PackArgs) -> anyhow::Result<Exit> {
     let files = load::read_files(&args.bundle)?;
-    let mut out = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    archive::pack(&files, &mut out)?;
-    out.sync_all()?;
+    archive::write_file(&files, &args.out)?;
     println!("packed {} files into {}", files.len(), args.out.display());
     Ok(Exit::Ok)
 }
@@ -238,6 +229,11 @@ fn trust_cmd(args: &TrustArgs) -> anyhow::Result<Exit> {
     let names: Vec<&str> = args.bundles.iter().map(String::as_str).collect();
     let policy = TrustPolicy::single(&key, &names);
     std::fs::write(&args.out, serde_json::to_vec_pretty(&policy)?)?;
-    println!("trust policy {} trusts {} for {}", args.out.display(), trust::ed25519_key_id(&key), names.join(", "));
+    println!(
+        "trust policy {} trusts {} for {}",
+        args.out.display(),
+        andon_ledger::keys::ed25519_key_id(&key),
+        names.join(", ")
+    );
     Ok(Exit::Ok)
 }

@@ -101,10 +101,8 @@ fn record(
     incident: &Incident,
     request: &GuestRequest,
 ) -> anyhow::Result<Exit> {
-    use andon_core::run;
     use andon_ledger::keys;
     use andon_ledger::ledger::{Ledger, Options};
-    use andon_ledger::receipt::Draft;
 
     let key_path = args.key.as_deref().expect("clap requires --key with --ledger");
     let key = keys::load_hmac_key(key_path)?;
@@ -120,14 +118,10 @@ fn record(
         ..Limits::default()
     };
     let engine = AndonEngine::new()?;
-    let recorded = run::evaluate_bytes(&engine, &id, bytes, request, &limits)?;
-    let draft =
-        Draft::from_runs(incident, std::slice::from_ref(&recorded), andon_core::record::EngineInfo::of(&engine), false);
     let options = Options { checkpoint_every: args.checkpoint_every, signing_key, ..Options::default() };
     let mut ledger = Ledger::open(ledger_dir, key, options)?;
-    // The component goes into the store before the receipt that names it.
-    ledger.store().put(bytes)?;
-    let appended = ledger.append(draft)?;
+    let (recorded, appended) =
+        andon_work::incident::record_evaluation(&engine, &mut ledger, (&id, bytes), incident, request, &limits)?;
     let run = &recorded.run;
     match args.format {
         Format::Json => print_json(&json!({

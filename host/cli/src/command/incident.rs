@@ -28,8 +28,8 @@ pub fn run(args: &IncidentArgs) -> anyhow::Result<Exit> {
 }
 
 fn open_ledger(host: &HostArgs) -> anyhow::Result<Ledger> {
-    let key = keys::load_hmac_key(&host.keys.join("hmac.key"))?;
-    let signing = keys::load_signing_key(&host.keys.join("ed25519.key"))?;
+    let key = keys::load_hmac_key(&host.keys.join(keys::HMAC_FILE))?;
+    let signing = keys::load_signing_key(&host.keys.join(keys::SIGNING_FILE))?;
     std::fs::create_dir_all(&host.ledger).with_context(|| format!("cannot create {}", host.ledger.display()))?;
     Ok(Ledger::open(&host.ledger, key, Options { signing_key: Some(signing), ..Options::default() })?)
 }
@@ -111,19 +111,14 @@ fn show(args: &ShowArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn export_cmd(args: &ExportArgs) -> anyhow::Result<Exit> {
-    let (_, signing) = keys::load_signing_key(&args.host.keys.join("ed25519.key"))?;
-    let files = export::export_files(&args.host.ledger, &args.id, &signing)?;
-    let mut out = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    andon_work::bundle::archive::pack(&files, &mut out)?;
-    out.sync_all()?;
-    drop(out);
-    let bytes = std::fs::read(&args.out)?;
+    let (_, signing) = keys::load_signing_key(&args.host.keys.join(keys::SIGNING_FILE))?;
+    let written = export::write(&args.host.ledger, &args.id, &signing, &args.out)?;
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({
             "path": args.out.display().to_string(),
-            "sha256": andon_core::evidence::sha256_hex(&bytes),
-            "files": files.keys().collect::<Vec<_>>(),
+            "sha256": written.sha256,
+            "files": written.files,
         }))?
     );
     Ok(Exit::Ok)

@@ -28,8 +28,8 @@ fn start(args: &ServerArgs) -> anyhow::Result<Arc<Service>> {
             .with_context(|| format!("cannot load bundle {}", path.display()))?;
         bundles.push(bundle);
     }
-    let hmac_key = keys::load_hmac_key(&args.keys.join("hmac.key"))?;
-    let signing_key = keys::load_signing_key(&args.keys.join("ed25519.key"))?;
+    let hmac_key = keys::load_hmac_key(&args.keys.join(keys::HMAC_FILE))?;
+    let signing_key = keys::load_signing_key(&args.keys.join(keys::SIGNING_FILE))?;
     let mut governance = Governance {
         wip_limit: usize::from(args.wip_limit),
         queue_capacity: args.queue_capacity as usize,

@@ -204,7 +204,14 @@ pub fn write_dir(files: &BundleFiles, dir: &Path) -> Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| BundleError::io(parent, e))?;
         }
-        std::fs::write(&path, bytes).map_err(|e| BundleError::io(&path, e))?;
+        write_synced(&path, bytes)?;
     }
     Ok(())
+}
+
+/// Writes `bytes` to `path` and fsyncs it.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path).map_err(|e| BundleError::io(path, e))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| BundleError::io(path, e))
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::manifest::Manifest;
 use super::{BundleError, Result};
 use andon_core::evidence::{parse_strict, sha256_hex};
+use andon_ledger::keys::ed25519_key_id;
 
 /// Format tag of `signature.json`.
 pub const SIGNATURE_FORMAT: &str = "andon.bundle-signature/1";
@@ -34,10 +35,39 @@ pub struct BundleSignature {
     pub signature: String,
 }
 
-/// The key id of an Ed25519 public key: `ed25519-` + the first 16 hex digits of the
-/// SHA-256 of its 32 bytes.
-pub fn ed25519_key_id(key: &VerifyingKey) -> String {
-    format!("ed25519-{}", &sha256_hex(key.as_bytes())[..16])
+/// Signs the manifest in `files` as its publisher: names `key` as the manifest's
+/// `publisher_key_id` (the publisher declares itself in what it signs), rewrites
+/// `manifest.json` and adds `signature.json`. The one place a bundle is signed.
+///
+/// # Errors
+/// [`BundleError`] when `files` holds no valid manifest.
+pub fn sign_files(files: &mut super::archive::BundleFiles, key: &SigningKey) -> Result<(Manifest, BundleSignature)> {
+    use super::manifest::{MANIFEST_FILE, SIGNATURE_FILE};
+    let bytes =
+        files.get(MANIFEST_FILE).ok_or_else(|| BundleError::Build(format!("the bundle has no {MANIFEST_FILE}")))?;
+    let mut manifest = Manifest::parse(bytes)?;
+    manifest.publisher_key_id = ed25519_key_id(&key.verifying_key());
+    let signature = sign(&manifest, key);
+    files.insert(MANIFEST_FILE.into(), super::build::manifest_json(&manifest));
+    files.insert(SIGNATURE_FILE.into(), serde_json::to_vec_pretty(&signature).expect("signature serializes"));
+    Ok((manifest, signature))
+}
+
+/// Signs the bundle folder `dir` in place with [`sign_files`], writing
+/// `manifest.json` and `signature.json` durably.
+///
+/// # Errors
+/// [`BundleError::Io`] when a file cannot be read or written; see [`sign_files`].
+pub fn sign_dir(dir: &Path, key: &SigningKey) -> Result<(Manifest, BundleSignature)> {
+    use super::manifest::{MANIFEST_FILE, SIGNATURE_FILE};
+    let path = dir.join(MANIFEST_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| BundleError::io(&path, e))?;
+    let mut files = super::archive::BundleFiles::from([(MANIFEST_FILE.to_string(), bytes)]);
+    let signed = sign_files(&mut files, key)?;
+    for name in [MANIFEST_FILE, SIGNATURE_FILE] {
+        super::build::write_synced(&dir.join(name), &files[name])?;
+    }
+    Ok(signed)
 }
 
 /// Signs a manifest.
