@@ -9,7 +9,7 @@
 //!   component (read, verify the MAC, deserialize, import check, pre-instantiation).
 //!
 //! The warm/cold speedup is printed at the end (target ≥ 10×); see BENCHMARKS.md.
-//! Run with `cargo bench -p andon-host --bench bundle_load`.
+//! Run with `cargo bench -p andon-cli --bench bundle_load`.
 
 use std::time::{Duration, Instant};
 

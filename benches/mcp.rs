@@ -14,7 +14,7 @@
 //! Each iteration decides `BATCH` new incidents. The ratios are printed at the end,
 //! followed by an open-loop run at `OFFERED_RATE` decisions/s for `OPEN_LOOP` through
 //! MCP/HTTP and directly, with p50/p99 of time to decision. Run with
-//! `cargo bench -p andon-host --bench mcp`; figures are in BENCHMARKS.md.
+//! `cargo bench -p andon-cli --bench mcp`; figures are in BENCHMARKS.md.
 
 use std::path::Path;
 use std::sync::Arc;

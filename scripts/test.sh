@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, and every test of every crate
-# (host integration tests, guest unit tests, doc tests).
-# rustup installs the pinned toolchain and the wasm32 target from rust-toolchain.toml.
+# The whole test suite: set-up, formatting, lints, the crate boundaries, file sizes,
+# and every test of every crate (host integration tests, guest unit tests, doc tests).
+#
+# Needs only rustup with the pinned toolchain (rust-toolchain.toml) and python3 with
+# venv (one test drives the server with the official Python MCP client, installed
+# from PyPI into target/py-venv). Everything else is added here or by the build:
+# rustup installs nothing by itself where RUSTUP_AUTO_INSTALL=0, so the components
+# are added explicitly, and the guest builder adds the wasm32-unknown-unknown target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rustup show active-toolchain >/dev/null
+toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
+rustup component add --toolchain "$toolchain" rustfmt clippy >/dev/null
+rustup target add --toolchain "$toolchain" wasm32-unknown-unknown >/dev/null
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+./scripts/check-layout.sh
 cargo test --workspace --locked --no-fail-fast

@@ -199,6 +199,21 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every severity, most urgent first (the order of queues and reports).
+    pub const ALL: [Severity; 4] = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low];
+
+    /// The doctrine's decision deadline in minutes: 3 / 8 / 15 / 30 for critical /
+    /// high / medium / low. The one home of the SLA table: a server may be started
+    /// with other deadlines (`--sla`), which its decision receipts then record.
+    pub fn sla_minutes(self) -> u64 {
+        match self {
+            Severity::Critical => 3,
+            Severity::High => 8,
+            Severity::Medium => 15,
+            Severity::Low => 30,
+        }
+    }
+
     /// Lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {

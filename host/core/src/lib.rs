@@ -50,6 +50,7 @@ pub mod evidence;
 pub mod limits;
 pub mod record;
 pub mod redact;
+pub mod refusal;
 #[cfg(feature = "engine")]
 pub mod run;
 #[cfg(feature = "engine")]

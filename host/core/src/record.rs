@@ -6,18 +6,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::decision::{Check, Decision, Refusal};
+use crate::decision::{Check, Decision};
 use crate::errors::FaultClass;
 use crate::limits::Limits;
 use crate::world::World;
 
-/// Policy reference of refusals caused by guest faults.
-pub const FAULT_POLICY: &str = "ANDON-FAULT-CONTAINMENT";
+/// Policy reference of refusals caused by guest faults (see [`crate::refusal`]).
+pub const FAULT_POLICY: &str = crate::refusal::GUEST_FAULT.policy;
 /// Refusal reason of refusals caused by guest faults.
-pub const INDETERMINATE: &str = "indeterminate";
+pub const INDETERMINATE: &str = crate::refusal::GUEST_FAULT.reason;
 /// Next lawful step of refusals caused by guest faults.
-pub const FAULT_NEXT_STEP: &str =
-    "escalate to a human owner; the component must be fixed and re-published before this incident is decided";
+pub const FAULT_NEXT_STEP: &str = crate::refusal::GUEST_FAULT.next_lawful_step;
 /// How one component run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,15 +92,8 @@ pub struct Fault {
 /// check named `guest_fault:<class>` carrying the message, the next lawful step and
 /// the `ANDON-FAULT-CONTAINMENT` policy reference.
 pub fn fault_refusal(class: FaultClass, message: &str) -> Decision {
-    Decision::Refused {
-        refusal: Refusal {
-            reason: INDETERMINATE.into(),
-            checks: vec![Check { name: format!("guest_fault:{class}"), passed: false, detail: message.into() }],
-            missing: Vec::new(),
-            next_lawful_step: FAULT_NEXT_STEP.into(),
-            policy_reference: FAULT_POLICY.into(),
-        },
-    }
+    let check = Check { name: format!("guest_fault:{class}"), passed: false, detail: message.into() };
+    Decision::Refused { refusal: crate::refusal::GUEST_FAULT.refusal(vec![check], Vec::new()) }
 }
 
 /// A component run with its recordable outcome.

@@ -1,6 +1,6 @@
 //! Redaction of secrets at intake, before anything is hashed or stored.
 //!
-//! Two rules, documented in `docs/intake.md`:
+//! Two rules, documented in `docs/incidents.md`:
 //!
 //! 1. **Credential-like keys**: the value of any object member whose key, lowercased
 //!    with `-` and spaces read as `_`, contains one of [`SECRET_KEY_PARTS`] (e.g.

@@ -68,8 +68,8 @@ pub enum Error {
         value: u64,
     },
     /// Serialization failed (never for well-formed bodies).
-    #[error("cannot canonicalize the receipt: {0}")]
-    Canonical(String),
+    #[error("cannot canonicalize the receipt")]
+    Canonical(#[source] andon_core::evidence::InputError),
 }
 
 /// What a receipt records. Serialized in snake_case.
@@ -369,7 +369,7 @@ pub fn seal(body: &Body, key: &HmacKey) -> Result<Sealed> {
     let (after_format, after_seq) = canonical::write_body(&mut body_bytes, body);
     debug_assert_eq!(
         String::from_utf8_lossy(&body_bytes),
-        String::from_utf8_lossy(&canonical_bytes_of(body).map_err(|e| Error::Canonical(e.to_string()))?),
+        String::from_utf8_lossy(&canonical_bytes_of(body).map_err(Error::Canonical)?),
         "the fast receipt writer disagrees with the reference RFC 8785 canonicalizer"
     );
     let hash = canonical::hex32(&sha2::Sha256::digest(&body_bytes).into());

@@ -2,7 +2,7 @@
 //! without trusting the host, in one deterministic `.tar.gz`; and the audit that
 //! checks one.
 //!
-//! Contents (see `docs/export.md`): `receipt-chain.json` (the incident's receipts,
+//! Contents (see `docs/incidents.md`): `receipt-chain.json` (the incident's receipts,
 //! exactly as stored), `evidence.json` (the redacted canonical evidence),
 //! `components/<sha256>.wasm` (the exact binaries that ran), the generated outputs
 //! (`narrative.md`, `remediation.md`, `runbook.md`, `checklist.md`, `policies.md`,
@@ -43,9 +43,18 @@ pub enum ExportError {
     /// A component named by a receipt is not in the store.
     #[error("component {0} named by a receipt is not in the store")]
     MissingComponent(String),
-    /// I/O.
-    #[error("{0}")]
-    Io(String),
+    /// The component store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] andon_ledger::store::Error),
+    /// A temporary file of the audit's replay cannot be written.
+    #[error("cannot {action}")]
+    Io {
+        /// What failed.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn receipt_line(r: &StoredReceipt) -> Value {
@@ -78,8 +87,7 @@ pub fn export_files(
     if let Some(evidence) = receipts.iter().find_map(|r| r.body.evidence.as_ref()) {
         files.insert("evidence.json".into(), canonical_bytes(evidence));
     }
-    let store =
-        andon_ledger::store::ComponentStore::open(ledger_dir, false).map_err(|e| ExportError::Io(e.to_string()))?;
+    let store = andon_ledger::store::ComponentStore::open(ledger_dir, false)?;
     for run in receipts.iter().flat_map(|r| r.body.components.iter()) {
         let bytes = store.get(&run.sha256).map_err(|_| ExportError::MissingComponent(run.sha256.clone()))?;
         files.insert(format!("components/{}.wasm", run.sha256), bytes);
@@ -304,7 +312,8 @@ pub fn audit(
     }
 
     // 4. Re-run every component on its recorded evidence.
-    let temp = tempfile::tempdir().map_err(|e| ExportError::Io(e.to_string()))?;
+    let temp = tempfile::tempdir()
+        .map_err(|source| ExportError::Io { action: "create a temporary folder for the replay", source })?;
     let mut receipts_file = Vec::new();
     for line in &lines {
         receipts_file.extend_from_slice(line);
@@ -322,7 +331,7 @@ pub fn audit(
         }
         Ok(())
     };
-    write().map_err(|e| ExportError::Io(e.to_string()))?;
+    write().map_err(|source| ExportError::Io { action: "write the receipts and components to replay", source })?;
     match replay::replay(temp.path(), &replay::Selection::All, engine) {
         Ok(replayed) => {
             for r in &replayed.receipts {

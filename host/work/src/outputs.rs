@@ -17,16 +17,6 @@ use andon_core::decision::Decision;
 use andon_core::evidence::Severity;
 use andon_ledger::receipt::{Kind, StoredReceipt};
 
-/// Decision deadline by severity in minutes (doctrine: 3 / 8 / 15 / 30).
-pub fn sla_minutes(severity: Severity) -> u64 {
-    match severity {
-        Severity::Critical => 3,
-        Severity::High => 8,
-        Severity::Medium => 15,
-        Severity::Low => 30,
-    }
-}
-
 /// Milliseconds since the epoch of an RFC 3339 UTC timestamp written by the host
 /// (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
 pub fn parse_millis(ts: &str) -> Option<u64> {
@@ -102,6 +92,9 @@ pub struct IncidentFacts {
     pub receipt_hashes: Vec<String>,
     /// Bundle name, version and digest.
     pub bundle: Option<Value>,
+    /// The decision deadline the deciding server ran under, in milliseconds, when
+    /// its decision receipt records one (`annotation.governance.sla_ms`).
+    pub sla_ms: Option<u64>,
 }
 
 fn annotation(r: &StoredReceipt, key: &str) -> Option<String> {
@@ -128,6 +121,7 @@ pub fn facts(receipts: &[StoredReceipt]) -> Option<IncidentFacts> {
         evaluation_mode: false,
         receipt_hashes: Vec::new(),
         bundle: first.body.bundle.clone(),
+        sla_ms: None,
     };
     for r in receipts {
         facts.receipt_hashes.push(r.hash.clone());
@@ -143,6 +137,8 @@ pub fn facts(receipts: &[StoredReceipt]) -> Option<IncidentFacts> {
                 facts.status = Status::Overloaded;
             }
             Kind::Planned | Kind::Refused => {
+                let governance = r.body.annotation.as_ref().map(|a| &a["governance"]);
+                facts.sla_ms = governance.and_then(|g| g["sla_ms"].as_u64()).or(facts.sla_ms);
                 facts.decision = r.body.decision.clone();
                 facts.decided_at = Some(r.body.timestamp.clone());
                 facts.status = if r.body.kind == Kind::Planned { Status::Planned } else { Status::Refused };
@@ -176,8 +172,11 @@ fn minutes_between(a: &str, b: &str) -> Option<f64> {
 pub struct Sla {
     /// Severity.
     pub severity: Severity,
-    /// Target minutes to decision.
+    /// The doctrine's target minutes to decision for the severity.
     pub target_minutes: u64,
+    /// The target the decision is held to, in milliseconds: the deadline recorded
+    /// by the deciding server when there is one, else the doctrine's.
+    pub target_ms: u64,
     /// Minutes from report to decision.
     pub minutes_to_decision: Option<f64>,
     /// Minutes from report to outcome.
@@ -189,12 +188,14 @@ pub struct Sla {
 /// SLA figures of an incident.
 pub fn sla(facts: &IncidentFacts) -> Sla {
     let to_decision = facts.decided_at.as_deref().and_then(|d| minutes_between(&facts.reported_at, d));
+    let target_ms = facts.sla_ms.unwrap_or(facts.severity.sla_minutes() * 60_000);
     Sla {
         severity: facts.severity,
-        target_minutes: sla_minutes(facts.severity),
+        target_minutes: facts.severity.sla_minutes(),
+        target_ms,
         minutes_to_decision: to_decision,
         minutes_to_outcome: facts.outcome_at.as_deref().and_then(|d| minutes_between(&facts.reported_at, d)),
-        decision_within_target: to_decision.map(|m| m <= sla_minutes(facts.severity) as f64),
+        decision_within_target: to_decision.map(|m| m * 60_000.0 <= target_ms as f64),
     }
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::bundle::ontology::ONTOLOGY_REASON;
 use crate::bundle::{Bundle, Role};
 use andon_core::RecordedRun;
-use andon_core::decision::{Check, Decision, Refusal};
+use andon_core::decision::{Check, Decision};
 use andon_core::engine::AndonEngine;
 use andon_core::errors::FaultClass;
 use andon_core::eval::GuestRequest;
@@ -17,10 +17,10 @@ use andon_core::record;
 use andon_core::run;
 use andon_ledger::receipt::{ComponentRun, RunOutcome};
 
-/// Refusal reason when no route matches the incident kind.
-pub const NO_STANDARD_WORK: &str = "no_standard_work";
+/// Refusal reason when no route matches the incident kind (see [`andon_core::refusal`]).
+pub const NO_STANDARD_WORK: &str = andon_core::refusal::NO_STANDARD_WORK.reason;
 /// Policy reference of routing refusals.
-pub const NO_IMPROVISATION_POLICY: &str = "ANDON-NO-IMPROVISATION";
+pub const NO_IMPROVISATION_POLICY: &str = andon_core::refusal::NO_STANDARD_WORK.policy;
 
 /// Where the pipeline stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,9 +118,8 @@ pub fn decide(engine: &AndonEngine, bundle: &Bundle, incident: &Incident) -> Out
             runs: Vec::new(),
             decisions: Vec::new(),
             decision: Decision::Refused {
-                refusal: Refusal {
-                    reason: NO_STANDARD_WORK.into(),
-                    checks: vec![Check {
+                refusal: andon_core::refusal::NO_STANDARD_WORK.refusal(
+                    vec![Check {
                         name: "route_exists".into(),
                         passed: false,
                         detail: format!(
@@ -130,13 +129,11 @@ pub fn decide(engine: &AndonEngine, bundle: &Bundle, incident: &Incident) -> Out
                             routed.join(", ")
                         ),
                     }],
-                    missing: vec![andon_core::decision::MissingPrerequisite {
+                    vec![andon_core::decision::MissingPrerequisite {
                         name: "standard_work".into(),
                         status: "not_found".into(),
                     }],
-                    next_lawful_step: "escalate to a human owner and propose a standard recipe for this incident class; do not improvise".into(),
-                    policy_reference: NO_IMPROVISATION_POLICY.into(),
-                },
+                ),
             },
             stage: Stage::Routing,
             fault: None,

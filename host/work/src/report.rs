@@ -121,10 +121,10 @@ pub fn build(receipts: &[StoredReceipt], since: Option<&str>) -> Report {
     }
     report.recurring_kinds = kinds.into_iter().filter(|(_, n)| *n > 1).collect();
     report.recurring_refusals = reasons.into_iter().filter(|(_, n)| *n > 1).collect();
-    for severity in [Severity::Critical, Severity::High, Severity::Medium, Severity::Low] {
+    for severity in Severity::ALL {
         let mut list = minutes.remove(&severity).unwrap_or_default();
         list.sort_by(f64::total_cmp);
-        let target = outputs::sla_minutes(severity);
+        let target = severity.sla_minutes();
         report.sla.insert(
             severity.as_str().to_string(),
             SeverityFigures {
@@ -166,7 +166,7 @@ pub fn table(report: &Report) -> String {
         out += &format!("  {reason:<30} {n}\n");
     }
     out += "\ntime to decision      target  decisions  within  median min  max min\n";
-    for severity in ["critical", "high", "medium", "low"] {
+    for severity in Severity::ALL.map(Severity::as_str) {
         let s = &report.sla[severity];
         let fmt = |v: Option<f64>| v.map_or("-".to_string(), |m| format!("{m:.2}"));
         out += &format!(

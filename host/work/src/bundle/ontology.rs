@@ -5,10 +5,10 @@ use serde_json::Value;
 
 use andon_core::decision::{Check, MissingPrerequisite, Refusal};
 
-/// Policy reference of ontology-gate refusals.
-pub const ONTOLOGY_POLICY: &str = "ANDON-ONTOLOGY-GATE";
+/// Policy reference of ontology-gate refusals (see [`andon_core::refusal`]).
+pub const ONTOLOGY_POLICY: &str = andon_core::refusal::ONTOLOGY.policy;
 /// Refusal reason of ontology-gate refusals.
-pub const ONTOLOGY_REASON: &str = "evidence_schema_violation";
+pub const ONTOLOGY_REASON: &str = andon_core::refusal::ONTOLOGY.reason;
 
 /// A compiled evidence schema.
 pub struct EvidenceSchema {
@@ -53,14 +53,8 @@ impl EvidenceSchema {
         }
         checks.sort_by(|a, b| a.name.cmp(&b.name).then(a.detail.cmp(&b.detail)));
         missing.sort_by(|a, b| a.name.cmp(&b.name));
-        Some(Refusal {
-            reason: ONTOLOGY_REASON.into(),
-            checks,
-            missing,
-            next_lawful_step: format!(
-                "correct the listed evidence fields to match the evidence schema of recipe `{recipe}` and resubmit; no guest ran"
-            ),
-            policy_reference: ONTOLOGY_POLICY.into(),
-        })
+        let mut refusal = andon_core::refusal::ONTOLOGY.refusal(checks, missing);
+        refusal.next_lawful_step = andon_core::refusal::ontology_next_step(recipe);
+        Some(refusal)
     }
 }
