@@ -197,3 +197,27 @@ fn racing_lifecycle_steps_on_one_incident_record_exactly_one_receipt() {
     let executed = receipts(dir.path()).iter().filter(|r| r["kind"] == json!("executed")).count();
     assert_eq!(executed, 10);
 }
+
+#[test]
+fn outputs_hold_a_decision_to_the_deadline_the_server_ran_under_not_the_fixed_table() {
+    let dir = tempfile::tempdir().unwrap();
+    // A server started with `--sla high=2m` (the doctrine says 8 minutes).
+    let mut governance = Governance::default();
+    governance.sla[service::rank(andon_core::Severity::High)] = Duration::from_secs(120);
+    let service = start(dir.path(), governance);
+    match service.accept(&approval("SLA-OWN-1", "high"), None, false).unwrap() {
+        Accepted::Queued(answer) => answer.blocking_recv().unwrap().unwrap(),
+        Accepted::Overloaded(d) => panic!("not overloaded: {d:?}"),
+    };
+    drop(service);
+    let receipts = andon_ledger::ledger::receipts_of(&dir.path().join("ledger"), "SLA-OWN-1").unwrap();
+    let facts = andon_work::outputs::facts(&receipts).unwrap();
+    let sla = andon_work::outputs::sla(&facts);
+    assert_eq!(sla.target_ms, 120_000, "the deadline recorded in the decision receipt");
+    assert_eq!(sla.target_minutes, 8, "the doctrine's figure is still shown beside it");
+    let history = andon_ledger::ledger::all_receipts(&dir.path().join("ledger")).unwrap();
+    let documents = andon_work::outputs::documents(&receipts, &history);
+    let (_, sla_json) = documents.iter().find(|(name, _)| name == "sla.json").unwrap();
+    let sla_json: Value = serde_json::from_slice(sla_json).unwrap();
+    assert_eq!(sla_json["target_ms"], json!(120_000));
+}

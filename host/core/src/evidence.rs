@@ -214,6 +214,16 @@ impl Severity {
         }
     }
 
+    /// Position in [`Severity::ALL`]: 0 for critical (served first) to 3 for low.
+    pub fn rank(self) -> usize {
+        match self {
+            Severity::Critical => 0,
+            Severity::High => 1,
+            Severity::Medium => 2,
+            Severity::Low => 3,
+        }
+    }
+
     /// Lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {

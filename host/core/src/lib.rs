@@ -47,7 +47,7 @@ pub mod errors;
 #[cfg(feature = "engine")]
 pub mod eval;
 pub mod evidence;
-pub mod limits;
+mod limits;
 pub mod record;
 pub mod redact;
 pub mod refusal;

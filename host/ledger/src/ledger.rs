@@ -48,8 +48,11 @@
 //! ```
 
 pub mod group;
+mod read;
 pub mod scan;
 pub mod verify;
+
+pub use read::{all_receipts, receipt, receipts_of};
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{Read as _, Seek as _, Write as _};

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::bundle::archive::{self, ArchiveLimits, BundleFiles};
-use crate::incident::{self, IncidentError};
+use crate::incident::IncidentError;
 use crate::outputs;
 use crate::replay;
 use andon_core::engine::AndonEngine;
@@ -43,6 +43,9 @@ pub enum ExportError {
     /// A component named by a receipt is not in the store.
     #[error("component {0} named by a receipt is not in the store")]
     MissingComponent(String),
+    /// The ledger cannot be read.
+    #[error(transparent)]
+    Ledger(#[from] andon_ledger::ledger::Error),
     /// The component store cannot be opened.
     #[error(transparent)]
     Store(#[from] andon_ledger::store::Error),
@@ -73,7 +76,7 @@ pub fn export_files(
     incident_id: &str,
     signing_key: &SigningKey,
 ) -> Result<BundleFiles, ExportError> {
-    let all = incident::all_receipts(ledger_dir)?;
+    let all = andon_ledger::ledger::all_receipts(ledger_dir)?;
     let receipts: Vec<StoredReceipt> =
         all.iter().filter(|r| r.body.incident_id.as_deref() == Some(incident_id)).cloned().collect();
     let last_seq = receipts.last().map(|r| r.body.seq).ok_or_else(|| IncidentError::NotFound(incident_id.into()))?;

@@ -3,8 +3,6 @@
 //! `reported` → `evaluated` (gates) → `planned` | `refused`, then `executed`
 //! (outcome) and `closed`. Illegal transitions are refused.
 
-use std::path::Path;
-
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -230,28 +228,6 @@ pub fn submit(
     })
 }
 
-/// Every receipt of incident `id` in the ledger at `path`, in chain order.
-///
-/// # Errors
-/// [`IncidentError::Ledger`] when the ledger cannot be read.
-pub fn receipts_of(path: &Path, id: &str) -> Result<Vec<StoredReceipt>> {
-    Ok(all_receipts(path)?.into_iter().filter(|r| r.body.incident_id.as_deref() == Some(id)).collect())
-}
-
-/// Every receipt of the ledger at `path` that parses, in order.
-///
-/// # Errors
-/// [`IncidentError::Ledger`] when the ledger cannot be read.
-pub fn all_receipts(path: &Path) -> Result<Vec<StoredReceipt>> {
-    let mut out = Vec::new();
-    for line in ledger::read_lines(path)? {
-        if let Ok(receipt) = StoredReceipt::parse(&line?) {
-            out.push(receipt);
-        }
-    }
-    Ok(out)
-}
-
 fn state_name(status: Status) -> &'static str {
     match status {
         Status::Reported => "reported but not decided",
@@ -282,7 +258,7 @@ pub enum ExecutionStatus {
 /// # Errors
 /// [`IncidentError::IllegalTransition`] unless the incident is `planned`.
 pub fn record_outcome(ledger: &mut Ledger, id: &str, status: ExecutionStatus, note: &str) -> Result<Appended> {
-    let draft = outcome_draft(&receipts_of(ledger.path(), id)?, id, status, note)?;
+    let draft = outcome_draft(&ledger::receipts_of(ledger.path(), id)?, id, status, note)?;
     Ok(ledger.append(draft)?)
 }
 
@@ -317,7 +293,7 @@ pub fn outcome_draft(receipts: &[StoredReceipt], id: &str, status: ExecutionStat
 /// [`IncidentError::IllegalTransition`] when it is already closed, or planned but
 /// without a recorded outcome.
 pub fn close(ledger: &mut Ledger, id: &str, feedback: &str) -> Result<Appended> {
-    let draft = close_draft(&receipts_of(ledger.path(), id)?, id, feedback)?;
+    let draft = close_draft(&ledger::receipts_of(ledger.path(), id)?, id, feedback)?;
     Ok(ledger.append(draft)?)
 }
 

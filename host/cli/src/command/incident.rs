@@ -93,9 +93,9 @@ fn close(args: &CloseArgs) -> anyhow::Result<Exit> {
 }
 
 fn show(args: &ShowArgs) -> anyhow::Result<Exit> {
-    let receipts = incident::receipts_of(&args.ledger, &args.id)?;
+    let receipts = andon_ledger::ledger::receipts_of(&args.ledger, &args.id)?;
     let Some(facts) = outputs::facts(&receipts) else { bail!("no incident `{}` in the ledger", args.id) };
-    let history = incident::all_receipts(&args.ledger)?;
+    let history = andon_ledger::ledger::all_receipts(&args.ledger)?;
     let last = receipts.last().map(|r| r.body.seq).unwrap_or(0);
     let history: Vec<_> = history.into_iter().filter(|r| r.body.seq <= last).collect();
     let documents = outputs::documents(&receipts, &history);
@@ -167,7 +167,7 @@ pub fn audit_cmd(args: &AuditArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn report_cmd(args: &crate::cli::incident::ReportArgs) -> anyhow::Result<Exit> {
-    let receipts = incident::all_receipts(&args.ledger)?;
+    let receipts = andon_ledger::ledger::all_receipts(&args.ledger)?;
     let report = andon_work::report::build(&receipts, args.since.as_deref());
     match args.format {
         Format::Json => print_json(&report)?,

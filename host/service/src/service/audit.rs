@@ -7,7 +7,7 @@ use andon_core::engine::AndonEngine;
 use andon_core::evidence::sha256_hex;
 use andon_ledger::ledger;
 use andon_ledger::receipt::StoredReceipt;
-use andon_work::incident::{self, IncidentError};
+use andon_work::incident::IncidentError;
 
 use super::{ReceiptRef, Service, ServiceError};
 
@@ -17,7 +17,7 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Incident`] when the ledger cannot be read or the incident is unknown.
     pub fn receipts_of(&self, id: &str) -> Result<Vec<StoredReceipt>, ServiceError> {
-        let receipts = incident::receipts_of(&self.inner.ledger_dir, id)?;
+        let receipts = andon_ledger::ledger::receipts_of(&self.inner.ledger_dir, id)?;
         if receipts.is_empty() {
             return Err(IncidentError::NotFound(id.into()).into());
         }
@@ -29,14 +29,7 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Ledger`] when the ledger cannot be read.
     pub fn receipt(&self, seq: u64) -> Result<Option<Vec<u8>>, ServiceError> {
-        if seq == 0 {
-            return Ok(None);
-        }
-        let index = usize::try_from(seq - 1).unwrap_or(usize::MAX);
-        match ledger::read_lines(&self.inner.ledger_dir)?.nth(index) {
-            Some(line) => Ok(Some(line?)),
-            None => Ok(None),
-        }
+        Ok(andon_ledger::ledger::receipt(&self.inner.ledger_dir, seq)?)
     }
 
     /// The last `limit` receipts' refs (newest last).
@@ -44,7 +37,7 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Incident`] when the ledger cannot be read.
     pub fn recent_receipts(&self, limit: usize) -> Result<Vec<ReceiptRef>, ServiceError> {
-        let all = incident::all_receipts(&self.inner.ledger_dir)?;
+        let all = andon_ledger::ledger::all_receipts(&self.inner.ledger_dir)?;
         let skip = all.len().saturating_sub(limit);
         Ok(all.iter().skip(skip).map(ReceiptRef::of).collect())
     }

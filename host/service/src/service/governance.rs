@@ -21,10 +21,10 @@ pub struct Governance {
 }
 
 impl Default for Governance {
-    /// WIP 3, queue of 1024, SLA 3 / 8 / 15 / 30 minutes.
+    /// WIP 3, queue of 1024, the doctrine's SLA ([`Severity::sla_minutes`]).
     fn default() -> Governance {
-        let minutes = |m: u64| Duration::from_secs(m * 60);
-        Governance { wip_limit: 3, queue_capacity: 1024, sla: [minutes(3), minutes(8), minutes(15), minutes(30)] }
+        let sla = Severity::ALL.map(|s| Duration::from_secs(s.sla_minutes() * 60));
+        Governance { wip_limit: 3, queue_capacity: 1024, sla }
     }
 }
 

@@ -39,7 +39,7 @@ impl Service {
         id: &str,
         draft: impl FnOnce(&[StoredReceipt]) -> Result<Draft, IncidentError>,
     ) -> Result<Appended, ServiceError> {
-        let receipts = incident::receipts_of(&self.inner.ledger_dir, id)?;
+        let receipts = andon_ledger::ledger::receipts_of(&self.inner.ledger_dir, id)?;
         let draft = draft(&receipts)?;
         Ok(self.inner.writer.append(draft)?)
     }

@@ -5,18 +5,13 @@ use andon_core::evidence::Severity;
 
 use super::{Inner, Job, Pending, Phase, State, metrics};
 
-/// Queue order: critical first.
+/// Queue order: critical first (see [`Severity::rank`]).
 pub fn rank(severity: Severity) -> usize {
-    match severity {
-        Severity::Critical => 0,
-        Severity::High => 1,
-        Severity::Medium => 2,
-        Severity::Low => 3,
-    }
+    severity.rank()
 }
 
 /// The severities in queue order (index = [`rank`]).
-const SEVERITIES: [Severity; 4] = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low];
+const SEVERITIES: [Severity; 4] = Severity::ALL;
 
 impl Inner {
     /// Queues `job` (whose `reported` receipt is on the ledger), starts its

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use andon_core::evidence::Incident;
 use andon_ledger::receipt::{Kind, StoredReceipt};
-use andon_work::incident;
 use andon_work::outputs::{self, Status};
 
 use super::{Inner, Job, Phase, ReceiptRef, ServiceError};
@@ -26,7 +25,7 @@ fn wall_millis() -> u64 {
 /// `Queued` for reported-but-undecided ones.
 pub(super) fn index(dir: &Path) -> Result<Index, ServiceError> {
     let mut by_incident: HashMap<String, Vec<StoredReceipt>> = HashMap::new();
-    for receipt in incident::all_receipts(dir)? {
+    for receipt in andon_ledger::ledger::all_receipts(dir)? {
         if let Some(id) = receipt.body.incident_id.clone() {
             by_incident.entry(id).or_default().push(receipt);
         }

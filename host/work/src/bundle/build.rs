@@ -13,9 +13,9 @@ use super::manifest::{
     ComponentEntry, FileRef, GoldenEntry, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, RecipeSpec, Role, Route,
 };
 use super::{BundleError, Result};
+use andon_core::Limits;
 use andon_core::component::WIT_PACKAGE;
 use andon_core::evidence::{parse_strict, sha256_hex};
-use andon_core::limits::Limits;
 
 /// Key id written into a manifest that has not been signed yet.
 pub const UNSIGNED_KEY_ID: &str = "unsigned";

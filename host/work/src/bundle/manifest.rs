@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::archive::validate_relative_path;
 use super::{BundleError, Result};
+use andon_core::Limits;
 use andon_core::component::WIT_PACKAGE;
-use andon_core::limits::Limits;
 
 /// Format tag of manifests this host reads.
 pub const MANIFEST_FORMAT: &str = "andon.bundle/1";
