@@ -5,6 +5,7 @@ mod bundle;
 mod cache;
 mod cli;
 mod crash;
+mod exit_codes;
 mod golden;
 mod hostile;
 mod incident;

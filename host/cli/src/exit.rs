@@ -1,6 +1,20 @@
-//! Exit codes of the `andon` binary (documented in `docs/cli.md`).
+//! Exit codes of the `andon` binary (documented in `docs/cli.md`), and the one
+//! table that maps library errors to them.
 
+use std::error::Error as StdError;
 use std::process::ExitCode;
+
+use andon_core::cache::CacheError;
+use andon_core::evidence::InputError;
+use andon_ledger::{checkpoint, keys, ledger, receipt, store};
+use andon_service::service::ServiceError;
+use andon_work::bundle::BundleError;
+use andon_work::bundle::archive::ArchiveError;
+use andon_work::demo::DemoError;
+use andon_work::export::ExportError;
+use andon_work::golden::ComponentCaseError;
+use andon_work::incident::IncidentError;
+use andon_work::replay;
 
 /// A documented exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,90 +62,213 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// Maps an error to its exit code by looking for a library error in its chain.
+/// Maps an error to its exit code: the outermost error of the chain that is a
+/// library error (or an I/O error) decides; anything else is [`Exit::Internal`].
+///
+/// Walking `source()` (anyhow's `chain`) is not enough on its own: the `source()`
+/// of an `#[error(transparent)]` variant is its inner error's *source*, so the
+/// inner error itself never shows up in the chain. Each wrapper variant below
+/// therefore hands its inner error to that type's function, however deep the
+/// wrappers nest; non-transparent `#[source]` causes are reached by the walk.
 pub fn code_for(err: &anyhow::Error) -> Exit {
-    use andon_core::Error;
-    for cause in err.chain() {
-        if let Some(error) = cause.downcast_ref::<Error>() {
-            return match error {
-                Error::RefusedImport { .. } | Error::InvalidComponent { .. } | Error::WrongWorld { .. } => {
-                    Exit::ComponentRefused
-                }
-                Error::Trap { .. }
-                | Error::OutOfFuel { .. }
-                | Error::OutOfMemory { .. }
-                | Error::StackOverflow { .. }
-                | Error::Deadline { .. }
-                | Error::OutputTooLarge { .. } => Exit::GuestFault,
-                Error::Input(_) => Exit::BadInput,
-                Error::Io { .. } => Exit::Io,
-                Error::Engine(_) => Exit::Internal,
-            };
-        }
-        if let Some(error) = cause.downcast_ref::<andon_work::incident::IncidentError>() {
-            use andon_work::incident::IncidentError as E;
-            match error {
-                E::AlreadyExists(_) | E::NotFound(_) | E::IllegalTransition { .. } => return Exit::IncidentRefused,
-                E::Input(_) => return Exit::BadInput,
-                _ => {}
-            }
-        }
-        if let Some(error) = cause.downcast_ref::<andon_work::bundle::BundleError>() {
-            return match error {
-                andon_work::bundle::BundleError::Io { .. } => Exit::Io,
-                _ => Exit::BundleRefused,
-            };
-        }
-        if let Some(code) = receipts_code(cause) {
-            return code;
-        }
-        if cause.downcast_ref::<andon_core::evidence::InputError>().is_some() {
-            return Exit::BadInput;
-        }
-        if cause.downcast_ref::<std::io::Error>().is_some() {
-            return Exit::Io;
-        }
-    }
-    Exit::Internal
+    err.chain().find_map(class).unwrap_or(Exit::Internal)
 }
 
-/// Exit codes of the receipt, key, ledger, store and replay errors.
-fn receipts_code(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
-    use andon_ledger::{checkpoint, keys, ledger, receipt, store};
-    use andon_work::replay;
-    fn of_ledger(error: &ledger::Error) -> Exit {
-        match error {
-            ledger::Error::Io { .. } | ledger::Error::NotALedger { .. } => Exit::Io,
-            ledger::Error::Busy { .. } => Exit::LedgerBusy,
-            ledger::Error::Damaged { .. } | ledger::Error::Poisoned { .. } => Exit::LedgerDamaged,
-            ledger::Error::Receipt(_) | ledger::Error::Checkpoint(_) => Exit::BadInput,
-            ledger::Error::Store(_) => Exit::Io,
-            ledger::Error::GroupCommit(_) => Exit::Internal,
-        }
+/// The table: every library error type the binary can meet, once.
+fn class(cause: &(dyn StdError + 'static)) -> Option<Exit> {
+    fn is<E: StdError + 'static>(cause: &(dyn StdError + 'static), of: fn(&E) -> Exit) -> Option<Exit> {
+        cause.downcast_ref::<E>().map(of)
     }
-    if let Some(error) = cause.downcast_ref::<keys::Error>() {
-        return Some(match error {
-            keys::Error::Io { .. } => Exit::Io,
-            keys::Error::Invalid { .. } | keys::Error::Permissions { .. } => Exit::KeyRejected,
-            keys::Error::Random(_) => Exit::Internal,
-        });
+    is(cause, of_core)
+        .or_else(|| is(cause, of_input))
+        .or_else(|| is(cause, of_cache))
+        .or_else(|| is(cause, of_keys))
+        .or_else(|| is(cause, of_ledger))
+        .or_else(|| is(cause, of_receipt))
+        .or_else(|| is(cause, of_checkpoint))
+        .or_else(|| is(cause, of_store))
+        .or_else(|| is(cause, of_incident))
+        .or_else(|| is(cause, of_bundle))
+        .or_else(|| is(cause, of_archive))
+        .or_else(|| is(cause, of_export))
+        .or_else(|| is(cause, of_replay))
+        .or_else(|| is(cause, of_golden))
+        .or_else(|| is(cause, of_demo))
+        .or_else(|| is(cause, of_service))
+        .or_else(|| is(cause, |_: &std::io::Error| Exit::Io))
+}
+
+fn of_core(error: &andon_core::Error) -> Exit {
+    use andon_core::Error as E;
+    match error {
+        E::RefusedImport { .. } | E::InvalidComponent { .. } | E::WrongWorld { .. } => Exit::ComponentRefused,
+        E::Trap { .. }
+        | E::OutOfFuel { .. }
+        | E::OutOfMemory { .. }
+        | E::StackOverflow { .. }
+        | E::Deadline { .. }
+        | E::OutputTooLarge { .. } => Exit::GuestFault,
+        E::Input(inner) => of_input(inner),
+        E::Io { .. } => Exit::Io,
+        E::Engine(_) => Exit::Internal,
     }
-    if let Some(error) = cause.downcast_ref::<ledger::Error>() {
-        return Some(of_ledger(error));
+}
+
+fn of_input(_: &InputError) -> Exit {
+    Exit::BadInput
+}
+
+fn of_cache(error: &CacheError) -> Exit {
+    match error {
+        CacheError::Io { .. } => Exit::Io,
+        // The code cache key is a secret key file like the ledger's.
+        CacheError::Key { .. } => Exit::KeyRejected,
+        CacheError::Random(_) => Exit::Internal,
     }
-    if let Some(error) = cause.downcast_ref::<replay::Error>() {
-        return Some(match error {
-            replay::Error::Ledger(inner) => of_ledger(inner),
-            replay::Error::Store(_) => Exit::Io,
-            replay::Error::NotFound(_) => Exit::BadInput,
-            replay::Error::Engine(_) => Exit::Internal,
-        });
+}
+
+fn of_keys(error: &keys::Error) -> Exit {
+    match error {
+        keys::Error::Io { .. } => Exit::Io,
+        keys::Error::Invalid { .. } | keys::Error::Permissions { .. } => Exit::KeyRejected,
+        keys::Error::Random(_) => Exit::Internal,
     }
-    if cause.downcast_ref::<store::Error>().is_some() {
-        return Some(Exit::Io);
+}
+
+fn of_ledger(error: &ledger::Error) -> Exit {
+    use ledger::Error as E;
+    match error {
+        E::Io { .. } | E::NotALedger { .. } => Exit::Io,
+        E::Busy { .. } => Exit::LedgerBusy,
+        E::Damaged { .. } | E::Poisoned { .. } => Exit::LedgerDamaged,
+        E::Receipt(inner) => of_receipt(inner),
+        E::Store(inner) => of_store(inner),
+        E::Checkpoint(inner) => of_checkpoint(inner),
+        E::GroupCommit(_) => Exit::Internal,
     }
-    if cause.downcast_ref::<receipt::Error>().is_some() || cause.downcast_ref::<checkpoint::Error>().is_some() {
-        return Some(Exit::BadInput);
+}
+
+fn of_receipt(error: &receipt::Error) -> Exit {
+    match error {
+        // A limit or count the caller chose that RFC 8785 cannot carry exactly.
+        receipt::Error::NumberTooLarge { .. } => Exit::BadInput,
+        receipt::Error::Canonical(_) => Exit::Internal,
     }
-    None
+}
+
+fn of_checkpoint(_: &checkpoint::Error) -> Exit {
+    Exit::BadInput
+}
+
+fn of_store(_: &store::Error) -> Exit {
+    Exit::Io
+}
+
+fn of_incident(error: &IncidentError) -> Exit {
+    use IncidentError as E;
+    match error {
+        E::Input(inner) => of_input(inner),
+        E::Ledger(inner) => of_ledger(inner),
+        E::Store(inner) => of_store(inner),
+        E::Engine(inner) => of_core(inner),
+        E::AlreadyExists(_) | E::NotFound(_) | E::IllegalTransition { .. } => Exit::IncidentRefused,
+    }
+}
+
+fn of_bundle(error: &BundleError) -> Exit {
+    use BundleError as E;
+    match error {
+        E::Io { .. } => Exit::Io,
+        E::Archive(inner) => of_archive(inner),
+        // A component that does not load refuses the whole bundle.
+        E::Component { .. }
+        | E::Manifest(_)
+        | E::MissingFile(_)
+        | E::ExtraFile(_)
+        | E::HashMismatch { .. }
+        | E::Unsigned(_)
+        | E::BadSignature { .. }
+        | E::UntrustedKey { .. }
+        | E::Rollback { .. }
+        | E::Schema { .. }
+        | E::Policy { .. }
+        | E::Build(_) => Exit::BundleRefused,
+    }
+}
+
+/// An archive error met while reading or writing a bundle.
+fn of_archive(error: &ArchiveError) -> Exit {
+    use ArchiveError as E;
+    match error {
+        E::Io { .. } => Exit::Io,
+        E::PathTraversal { .. }
+        | E::AbsolutePath { .. }
+        | E::InvalidPath { .. }
+        | E::Link { .. }
+        | E::UnsupportedEntry { .. }
+        | E::DuplicateEntry { .. }
+        | E::PathConflict { .. }
+        | E::TooManyEntries { .. }
+        | E::EntryTooLarge { .. }
+        | E::TotalTooLarge { .. }
+        | E::Corrupt { .. } => Exit::BundleRefused,
+    }
+}
+
+fn of_export(error: &ExportError) -> Exit {
+    match error {
+        ExportError::Incident(inner) => of_incident(inner),
+        ExportError::Archive(ArchiveError::Io { .. }) => Exit::Io,
+        // Only `audit` unpacks: an unsafe or corrupt archive is a problem of the
+        // evidence bundle it was given.
+        ExportError::Archive(_) => Exit::AuditFailed,
+        ExportError::Store(inner) => of_store(inner),
+        ExportError::Ledger(inner) => of_ledger(inner),
+        ExportError::MissingComponent(_) | ExportError::Io { .. } => Exit::Io,
+    }
+}
+
+fn of_replay(error: &replay::Error) -> Exit {
+    match error {
+        replay::Error::Ledger(inner) => of_ledger(inner),
+        replay::Error::Store(inner) => of_store(inner),
+        replay::Error::NotFound(_) => Exit::BadInput,
+        replay::Error::Engine(inner) => of_core(inner),
+    }
+}
+
+fn of_golden(error: &ComponentCaseError) -> Exit {
+    match error {
+        ComponentCaseError::Load { source, .. } | ComponentCaseError::Case { source, .. } => of_core(source),
+        ComponentCaseError::Io { .. } => Exit::Io,
+    }
+}
+
+fn of_demo(error: &DemoError) -> Exit {
+    match error {
+        DemoError::Bundle(inner) => of_bundle(inner),
+        DemoError::Ledger(inner) => of_ledger(inner),
+        DemoError::Incident(inner) => of_incident(inner),
+        DemoError::Export(inner) => of_export(inner),
+        DemoError::Io { .. } => Exit::Io,
+    }
+}
+
+/// What `andon mcp` and `andon serve` can meet when the service starts.
+fn of_service(error: &ServiceError) -> Exit {
+    use ServiceError as E;
+    match error {
+        E::Input(inner) => of_input(inner),
+        E::Incident(inner) => of_incident(inner),
+        E::Ledger(inner) => of_ledger(inner),
+        E::Export(inner) => of_export(inner),
+        E::Replay(inner) => of_replay(inner),
+        E::Archive(inner) => of_archive(inner),
+        E::InProgress(_) | E::AlreadyExists(_) => Exit::IncidentRefused,
+        E::NoSuchBundle(_) => Exit::BundleRefused,
+        E::Io { .. } => Exit::Io,
+        // Thread start, shutdown and recording failures are the host's own; a
+        // wildcard because the service's error set is still growing.
+        _ => Exit::Internal,
+    }
 }

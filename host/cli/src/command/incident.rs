@@ -3,7 +3,7 @@
 use andon_core::AndonEngine;
 use andon_ledger::keys;
 use andon_ledger::ledger::{Ledger, Options};
-use andon_work::bundle::load::{Bundle, LoadOptions};
+use andon_work::bundle::load::Bundle;
 use andon_work::bundle::trust::TrustPolicy;
 use andon_work::incident::{self, ExecutionStatus};
 use andon_work::{export, outputs};
@@ -38,7 +38,7 @@ fn submit(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let bytes = read_input(&args.evidence)?;
     let trust = args.trust.as_deref().map(TrustPolicy::load).transpose()?;
     let engine = AndonEngine::new()?;
-    let bundle = Bundle::load_path(&engine, &args.bundle, LoadOptions { trust: trust.as_ref(), ..Default::default() })?;
+    let bundle = Bundle::load_for_ledger(&engine, &args.bundle, trust.as_ref(), &args.host.ledger)?;
     let mut ledger = open_ledger(&args.host)?;
     let submitted = incident::submit(&engine, &bundle, &mut ledger, &bytes, args.evaluation_mode)?;
     match args.format {

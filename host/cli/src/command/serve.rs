@@ -7,7 +7,7 @@ use andon_core::AndonEngine;
 use andon_ledger::keys;
 use andon_service::mcp::AndonMcp;
 use andon_service::service::{self, Governance, Service, ServiceError};
-use andon_work::bundle::load::{Bundle, LoadOptions};
+use andon_work::bundle::load::Bundle;
 use andon_work::bundle::trust::TrustPolicy;
 use anyhow::Context as _;
 use rmcp::ServiceExt as _;
@@ -24,7 +24,7 @@ fn start(args: &ServerArgs) -> anyhow::Result<Arc<Service>> {
     let engine = Arc::new(AndonEngine::new()?);
     let mut bundles = Vec::new();
     for path in &args.bundles {
-        let bundle = Bundle::load_path(&engine, path, LoadOptions { trust: Some(&trust), ..Default::default() })
+        let bundle = Bundle::load_for_ledger(&engine, path, Some(&trust), &args.ledger)
             .with_context(|| format!("cannot load bundle {}", path.display()))?;
         bundles.push(bundle);
     }

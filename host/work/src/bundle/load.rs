@@ -16,6 +16,10 @@ use andon_core::cache::CodeCache;
 use andon_core::engine::AndonEngine;
 use andon_core::evidence::{parse_strict, sha256_hex};
 
+/// The rollback guard's state file, kept in the ledger folder: the highest version
+/// of each bundle name that decided incidents on that ledger.
+pub const VERSIONS_FILE: &str = "bundle-versions.json";
+
 /// How strictly to load.
 #[derive(Default)]
 pub struct LoadOptions<'a> {
@@ -151,6 +155,26 @@ impl Bundle {
     /// See [`Bundle::load`].
     pub fn load_path(engine: &AndonEngine, path: &Path, options: LoadOptions<'_>) -> Result<Bundle> {
         Bundle::load(engine, &read_files(path)?, options)
+    }
+
+    /// Loads the bundle at `path` (folder or `.tar.gz`) for use on the ledger at
+    /// `ledger_dir`, under the rollback guard kept beside that ledger
+    /// ([`VERSIONS_FILE`]): a version lower than one this ledger already used is
+    /// refused, and the version loaded is recorded. Every command that decides
+    /// incidents on a ledger loads its bundles this way.
+    ///
+    /// # Errors
+    /// See [`Bundle::load`]; [`BundleError::Rollback`] for a lower version;
+    /// [`BundleError::Io`] when the ledger folder or the state file cannot be written.
+    pub fn load_for_ledger(
+        engine: &AndonEngine,
+        path: &Path,
+        trust: Option<&TrustPolicy>,
+        ledger_dir: &Path,
+    ) -> Result<Bundle> {
+        std::fs::create_dir_all(ledger_dir).map_err(|e| BundleError::io(ledger_dir, e))?;
+        let mut guard = VersionGuard::open(&ledger_dir.join(VERSIONS_FILE))?;
+        Bundle::load_path(engine, path, LoadOptions { trust, versions: Some(&mut guard), cache: None })
     }
 
     /// Verifies and loads a bundle from its files.
