@@ -170,7 +170,7 @@ fn zeros_before_a_whole_receipt_are_refused_not_cut() {
     hole[..100].fill(0);
     append_raw(&path, &[hole, third].concat());
     let err = Ledger::open(&path, keys.hmac.clone(), Options::default()).unwrap_err();
-    assert!(matches!(err, ledger::Error::Damaged { seq: 4, .. }), "{err}");
+    assert!(matches!(err, ledger::LedgerError::Damaged { seq: 4, .. }), "{err}");
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn damage_in_the_middle_is_not_repaired_and_opening_for_write_refuses_naming_the
     std::fs::write(path.join("receipts.jsonl"), &bytes).unwrap();
 
     let err = Ledger::open(&path, keys.hmac.clone(), Options::default()).unwrap_err();
-    assert!(matches!(err, ledger::Error::Damaged { seq: 2, .. }), "{err}");
+    assert!(matches!(err, ledger::LedgerError::Damaged { seq: 2, .. }), "{err}");
     assert_eq!(std::fs::read(path.join("receipts.jsonl")).unwrap(), bytes, "nothing was cut");
 
     // The CLI refuses with exit code 22 and names the seq.
@@ -240,7 +240,7 @@ fn a_self_consistent_record_appended_out_of_order_is_damage_not_a_torn_tail() {
     let first = bytes.split_inclusive(|&b| b == b'\n').next().unwrap().to_vec();
     append_raw(&path, &first);
     let err = Ledger::open(&path, keys.hmac.clone(), Options::default()).unwrap_err();
-    assert!(matches!(err, ledger::Error::Damaged { seq: 4, kind: ProblemKind::UnexpectedSeq, .. }), "{err}");
+    assert!(matches!(err, ledger::LedgerError::Damaged { seq: 4, kind: ProblemKind::UnexpectedSeq, .. }), "{err}");
     let mut ledger = Ledger::open(dir.path().join("fresh").as_path(), keys.hmac.clone(), Options::default()).unwrap();
     ledger.append(draft("X", 0)).unwrap();
 }

@@ -81,6 +81,7 @@ type Scenario = fn(&Host) -> Run;
 #[case::incident_duplicate_id(9, duplicate_incident, Says::Stderr, "already exists")]
 #[case::incident_unknown_id(9, unknown_incident_outcome, Says::Stderr, "no incident `INC-NOPE`")]
 #[case::incident_unknown_id_for_export(9, unknown_incident_export, Says::Stderr, "no incident `INC-NOPE`")]
+#[case::incident_unknown_id_for_show(9, unknown_incident_show, Says::Stderr, "no incident `INC-NOPE`")]
 #[case::incident_illegal_transition(9, second_outcome, Says::Stderr, "illegal transition")]
 #[case::refused_decision_of_eval(10, refused_eval, Says::Stdout, "insurance_expired")]
 #[case::refused_decision_of_incident_submit(10, refused_submit, Says::Stdout, "no_standard_work")]
@@ -166,7 +167,7 @@ fn big_number(host: &Host) -> Run {
     eval(host, andon_recipes::shipped("approval-threshold").unwrap().path, evidence).into()
 }
 
-/// The receipt error comes wrapped twice: `IncidentError::Ledger(ledger::Error::Receipt(…))`.
+/// The receipt error comes wrapped twice: `IncidentError::Ledger(ledger::LedgerError::Receipt(…))`.
 fn unrecordable_fuel(host: &Host) -> Run {
     let mut cmd = eval_into_ledger(host, andon_recipes::shipped("approval-threshold").unwrap().path, CFO_ABSENT);
     cmd.args(["--fuel", "18014398509481984"]);
@@ -187,14 +188,14 @@ fn missing_evidence(host: &Host) -> Run {
     cmd.into()
 }
 
-/// `IncidentError::Ledger(ledger::Error::NotALedger)`.
+/// `IncidentError::Ledger(ledger::LedgerError::NotALedger)`.
 fn show_not_a_ledger(host: &Host) -> Run {
     let mut cmd = andon();
     cmd.args(["incident", "show", "INC-2026-0001", "--ledger"]).arg(empty_dir(host));
     cmd.into()
 }
 
-/// `ExportError::Incident(IncidentError::Ledger(ledger::Error::NotALedger))`.
+/// `ExportError::Incident(IncidentError::Ledger(ledger::LedgerError::NotALedger))`.
 fn export_not_a_ledger(host: &Host) -> Run {
     let mut cmd = andon();
     cmd.args(["export", "INC-2026-0001", "-o"]).arg(host.path("out.tar.gz"));
@@ -307,6 +308,13 @@ fn unknown_incident_export(host: &Host) -> Run {
     host_cmd(host, &["export", "INC-NOPE", "-o", out.to_str().unwrap()]).into()
 }
 
+fn unknown_incident_show(host: &Host) -> Run {
+    submitted(host);
+    let mut cmd = andon();
+    cmd.args(["incident", "show", "INC-NOPE", "--ledger"]).arg(host.path("ledger"));
+    cmd.into()
+}
+
 fn second_outcome(host: &Host) -> Run {
     submitted(host);
     host_cmd(host, &["incident", "outcome", "INC-2026-0001", "--status", "executed"]).assert().success();
@@ -339,7 +347,7 @@ fn replay_altered_component(host: &Host) -> Run {
     cmd.into()
 }
 
-/// The reported case. The command opens the ledger itself, so `ledger::Error` heads
+/// The reported case. The command opens the ledger itself, so `ledger::LedgerError` heads
 /// the chain; met inside `incident::submit` it comes as `IncidentError::Ledger`.
 fn submit_to_damaged(host: &Host) -> Run {
     submitted(host);

@@ -141,7 +141,7 @@ fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
     let key = HmacKey::from_bytes([5; 32]);
     let _first = Ledger::open(dir.path(), key.clone(), Options::default()).unwrap();
     let err = Ledger::open(dir.path(), key.clone(), Options::default()).unwrap_err();
-    assert!(matches!(err, ledger::Error::Busy { .. }), "{err}");
+    assert!(matches!(err, ledger::LedgerError::Busy { .. }), "{err}");
     assert!(err.to_string().contains("locked by another writer"), "{err}");
 }
 
@@ -244,7 +244,7 @@ fn store_keeps_bytes_by_hash_and_reports_altered_bytes() {
     altered[100] ^= 1;
     std::fs::write(&file, &altered).unwrap();
     let err = store.get(&hash).unwrap_err();
-    assert!(matches!(err, store::Error::HashMismatch { .. }), "{err}");
+    assert!(matches!(err, store::StoreError::HashMismatch { .. }), "{err}");
     assert!(err.to_string().contains("component bytes do not match their hash"), "{err}");
     // Putting the right bytes again repairs the file.
     store.put(bytes).unwrap();
@@ -262,7 +262,7 @@ fn store_keeps_bytes_by_hash_and_reports_altered_bytes() {
 fn store_refuses_a_name_that_is_not_a_lowercase_sha256(#[case] name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let store = ComponentStore::open(dir.path(), true).unwrap();
-    assert!(matches!(store.get(name), Err(store::Error::BadName(_))));
+    assert!(matches!(store.get(name), Err(store::StoreError::BadName(_))));
     assert!(!store.contains(name));
 }
 
@@ -300,7 +300,7 @@ fn a_secret_key_file_readable_by_others_is_refused() {
     let generated = keys::generate(dir.path()).unwrap();
     std::fs::set_permissions(&generated.hmac_path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = keys::load_hmac_key(&generated.hmac_path).unwrap_err();
-    assert!(matches!(err, keys::Error::Permissions { mode: 0o644, .. }), "{err}");
+    assert!(matches!(err, keys::KeyError::Permissions { mode: 0o644, .. }), "{err}");
 }
 
 #[test]

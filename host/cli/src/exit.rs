@@ -127,16 +127,16 @@ fn of_cache(error: &CacheError) -> Exit {
     }
 }
 
-fn of_keys(error: &keys::Error) -> Exit {
+fn of_keys(error: &keys::KeyError) -> Exit {
     match error {
-        keys::Error::Io { .. } => Exit::Io,
-        keys::Error::Invalid { .. } | keys::Error::Permissions { .. } => Exit::KeyRejected,
-        keys::Error::Random(_) => Exit::Internal,
+        keys::KeyError::Io { .. } => Exit::Io,
+        keys::KeyError::Invalid { .. } | keys::KeyError::Permissions { .. } => Exit::KeyRejected,
+        keys::KeyError::Random(_) => Exit::Internal,
     }
 }
 
-fn of_ledger(error: &ledger::Error) -> Exit {
-    use ledger::Error as E;
+fn of_ledger(error: &ledger::LedgerError) -> Exit {
+    use ledger::LedgerError as E;
     match error {
         E::Io { .. } | E::NotALedger { .. } => Exit::Io,
         E::Busy { .. } => Exit::LedgerBusy,
@@ -148,19 +148,19 @@ fn of_ledger(error: &ledger::Error) -> Exit {
     }
 }
 
-fn of_receipt(error: &receipt::Error) -> Exit {
+fn of_receipt(error: &receipt::ReceiptError) -> Exit {
     match error {
         // A limit or count the caller chose that RFC 8785 cannot carry exactly.
-        receipt::Error::NumberTooLarge { .. } => Exit::BadInput,
-        receipt::Error::Canonical(_) => Exit::Internal,
+        receipt::ReceiptError::NumberTooLarge { .. } => Exit::BadInput,
+        receipt::ReceiptError::Canonical(_) => Exit::Internal,
     }
 }
 
-fn of_checkpoint(_: &checkpoint::Error) -> Exit {
+fn of_checkpoint(_: &checkpoint::CheckpointError) -> Exit {
     Exit::BadInput
 }
 
-fn of_store(_: &store::Error) -> Exit {
+fn of_store(_: &store::StoreError) -> Exit {
     Exit::Io
 }
 
@@ -228,12 +228,12 @@ fn of_export(error: &ExportError) -> Exit {
     }
 }
 
-fn of_replay(error: &replay::Error) -> Exit {
+fn of_replay(error: &replay::ReplayError) -> Exit {
     match error {
-        replay::Error::Ledger(inner) => of_ledger(inner),
-        replay::Error::Store(inner) => of_store(inner),
-        replay::Error::NotFound(_) => Exit::BadInput,
-        replay::Error::Engine(inner) => of_core(inner),
+        replay::ReplayError::Ledger(inner) => of_ledger(inner),
+        replay::ReplayError::Store(inner) => of_store(inner),
+        replay::ReplayError::NotFound(_) => Exit::BadInput,
+        replay::ReplayError::Engine(inner) => of_core(inner),
     }
 }
 

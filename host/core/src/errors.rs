@@ -85,7 +85,7 @@ pub enum Error {
     #[error(transparent)]
     Input(#[from] crate::evidence::InputError),
     /// Reading a file failed.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

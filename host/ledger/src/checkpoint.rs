@@ -18,7 +18,7 @@
 //! checkpoint.verify(&id, &signing.verifying_key())?;
 //! let line = checkpoint.to_line();
 //! assert_eq!(Checkpoint::parse(&line)?, checkpoint);
-//! # Ok::<(), andon_ledger::checkpoint::Error>(())
+//! # Ok::<(), andon_ledger::checkpoint::CheckpointError>(())
 //! ```
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
@@ -31,7 +31,7 @@ pub const FORMAT: &str = "andon.checkpoint/1";
 
 /// Why a checkpoint is not acceptable.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum CheckpointError {
     /// Not a checkpoint object.
     #[error("not a checkpoint: {0}")]
     Malformed(String),
@@ -111,18 +111,22 @@ impl Checkpoint {
     /// Checks the format, the key id and the signature (strict Ed25519 verification).
     ///
     /// # Errors
-    /// [`Error::Malformed`], [`Error::WrongKey`] or [`Error::BadSignature`].
-    pub fn verify(&self, key_id: &str, key: &VerifyingKey) -> Result<(), Error> {
+    /// [`CheckpointError::Malformed`], [`CheckpointError::WrongKey`] or [`CheckpointError::BadSignature`].
+    pub fn verify(&self, key_id: &str, key: &VerifyingKey) -> Result<(), CheckpointError> {
         if self.format != FORMAT {
-            return Err(Error::Malformed(format!("format is `{}`, expected `{FORMAT}`", self.format)));
+            return Err(CheckpointError::Malformed(format!("format is `{}`, expected `{FORMAT}`", self.format)));
         }
         if self.key_id != key_id {
-            return Err(Error::WrongKey { seq: self.seq, found: self.key_id.clone(), expected: key_id.into() });
+            return Err(CheckpointError::WrongKey {
+                seq: self.seq,
+                found: self.key_id.clone(),
+                expected: key_id.into(),
+            });
         }
         let mut raw = [0u8; 64];
-        hex::decode_to_slice(&self.signature, &mut raw).map_err(|_| Error::BadSignature { seq: self.seq })?;
+        hex::decode_to_slice(&self.signature, &mut raw).map_err(|_| CheckpointError::BadSignature { seq: self.seq })?;
         key.verify_strict(&self.body_bytes(), &Signature::from_bytes(&raw))
-            .map_err(|_| Error::BadSignature { seq: self.seq })
+            .map_err(|_| CheckpointError::BadSignature { seq: self.seq })
     }
 
     /// The RFC 8785 line (with `\n`) as stored in `checkpoints.jsonl`.
@@ -135,11 +139,12 @@ impl Checkpoint {
     /// Parses a checkpoint (one line, or a file holding one checkpoint object).
     ///
     /// # Errors
-    /// [`Error::Malformed`].
-    pub fn parse(bytes: &[u8]) -> Result<Checkpoint, Error> {
-        let checkpoint: Checkpoint = serde_json::from_slice(bytes).map_err(|e| Error::Malformed(e.to_string()))?;
+    /// [`CheckpointError::Malformed`].
+    pub fn parse(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
+        let checkpoint: Checkpoint =
+            serde_json::from_slice(bytes).map_err(|e| CheckpointError::Malformed(e.to_string()))?;
         if checkpoint.seq > crate::receipt::MAX_SAFE_INTEGER {
-            return Err(Error::Malformed("seq is beyond 2^53".into()));
+            return Err(CheckpointError::Malformed("seq is beyond 2^53".into()));
         }
         Ok(checkpoint)
     }

@@ -62,13 +62,13 @@ pub const HMAC_ALGORITHM: &str = "hmac-sha256";
 pub const ED25519_ALGORITHM: &str = "ed25519";
 
 /// Result alias of this module.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = KeyError> = std::result::Result<T, E>;
 
 /// Why a key file could not be read, written or used.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum KeyError {
     /// Reading or writing a key file failed.
-    #[error("cannot {action} key file {}: {source}", path.display())]
+    #[error("cannot {action} key file {}", path.display())]
     Io {
         /// `read`, `create`...
         action: &'static str,
@@ -205,12 +205,12 @@ struct PublicFile {
 /// pair into it. Existing key files are never overwritten.
 ///
 /// # Errors
-/// [`Error::Io`] when the directory or a file cannot be created (including when a
-/// key file already exists), [`Error::Random`] when the OS random generator fails.
+/// [`KeyError::Io`] when the directory or a file cannot be created (including when a
+/// key file already exists), [`KeyError::Random`] when the OS random generator fails.
 pub fn generate(dir: &Path) -> Result<GeneratedKeys> {
-    fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
+    fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + use<> {
         let path = path.to_path_buf();
-        move |source| Error::Io { action, path, source }
+        move |source| KeyError::Io { action, path, source }
     }
     if !dir.is_dir() {
         DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io("create", dir))?;
@@ -220,7 +220,7 @@ pub fn generate(dir: &Path) -> Result<GeneratedKeys> {
     let public_path = dir.join(PUBLIC_FILE);
     for path in [&hmac_path, &signing_path, &public_path] {
         if path.exists() {
-            return Err(Error::Io {
+            return Err(KeyError::Io {
                 action: "create",
                 path: path.clone(),
                 source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "refusing to overwrite an existing key"),
@@ -229,10 +229,10 @@ pub fn generate(dir: &Path) -> Result<GeneratedKeys> {
     }
 
     let mut hmac_bytes = Zeroizing::new([0u8; 32]);
-    getrandom::fill(&mut hmac_bytes[..]).map_err(|e| Error::Random(e.to_string()))?;
+    getrandom::fill(&mut hmac_bytes[..]).map_err(|e| KeyError::Random(e.to_string()))?;
     let hmac = HmacKey::from_bytes(*hmac_bytes);
     let mut seed = Zeroizing::new([0u8; 32]);
-    getrandom::fill(&mut seed[..]).map_err(|e| Error::Random(e.to_string()))?;
+    getrandom::fill(&mut seed[..]).map_err(|e| KeyError::Random(e.to_string()))?;
     let signing = SigningKey::from_bytes(&seed);
     let public = signing.verifying_key();
     let ed_id = ed25519_key_id(&public);
@@ -274,7 +274,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
 
 /// Writes a new file with `mode` set in the `open` call itself, then fsyncs it.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let io = |source| Error::Io { action: "create", path: path.to_path_buf(), source };
+    let io = |source| KeyError::Io { action: "create", path: path.to_path_buf(), source };
     let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(io)?;
     file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)
@@ -282,12 +282,12 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 
 /// Reads a key file; for secret files, refuses modes that let group or others read.
 fn read_key_file(path: &Path, secret: bool) -> Result<Zeroizing<Vec<u8>>> {
-    let io = |source| Error::Io { action: "read", path: path.to_path_buf(), source };
+    let io = |source| KeyError::Io { action: "read", path: path.to_path_buf(), source };
     let file = File::open(path).map_err(io)?;
     if secret {
         let mode = file.metadata().map_err(io)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(Error::Permissions { path: path.to_path_buf(), mode });
+            return Err(KeyError::Permissions { path: path.to_path_buf(), mode });
         }
     }
     let mut bytes = Zeroizing::new(Vec::new());
@@ -296,8 +296,8 @@ fn read_key_file(path: &Path, secret: bool) -> Result<Zeroizing<Vec<u8>>> {
     Ok(bytes)
 }
 
-fn invalid(path: &Path, problem: impl Into<String>) -> Error {
-    Error::Invalid { path: path.to_path_buf(), problem: problem.into() }
+fn invalid(path: &Path, problem: impl Into<String>) -> KeyError {
+    KeyError::Invalid { path: path.to_path_buf(), problem: problem.into() }
 }
 
 fn parse<'a, T: Deserialize<'a>>(path: &Path, bytes: &'a [u8]) -> Result<T> {
@@ -334,8 +334,8 @@ fn check_id(path: &Path, found: &str, derived: &str) -> Result<()> {
 /// Loads `hmac.key`.
 ///
 /// # Errors
-/// [`Error::Io`], [`Error::Permissions`] (readable by group or others) or
-/// [`Error::Invalid`] (bad JSON, algorithm, hex, length or key id).
+/// [`KeyError::Io`], [`KeyError::Permissions`] (readable by group or others) or
+/// [`KeyError::Invalid`] (bad JSON, algorithm, hex, length or key id).
 pub fn load_hmac_key(path: &Path) -> Result<HmacKey> {
     let bytes = read_key_file(path, true)?;
     let mut file: HmacFile = parse(path, &bytes)?;
@@ -352,7 +352,7 @@ pub fn load_hmac_key(path: &Path) -> Result<HmacKey> {
 /// Loads `ed25519.key`: the key id and the signing key.
 ///
 /// # Errors
-/// [`Error::Io`], [`Error::Permissions`] or [`Error::Invalid`].
+/// [`KeyError::Io`], [`KeyError::Permissions`] or [`KeyError::Invalid`].
 pub fn load_signing_key(path: &Path) -> Result<(String, SigningKey)> {
     let bytes = read_key_file(path, true)?;
     let mut file: SigningFile = parse(path, &bytes)?;
@@ -370,7 +370,7 @@ pub fn load_signing_key(path: &Path) -> Result<(String, SigningKey)> {
 /// Loads `ed25519.pub`: the key id and the verifying key.
 ///
 /// # Errors
-/// [`Error::Io`] or [`Error::Invalid`] (including a point that is not a valid
+/// [`KeyError::Io`] or [`KeyError::Invalid`] (including a point that is not a valid
 /// Ed25519 public key).
 pub fn load_verifying_key(path: &Path) -> Result<(String, VerifyingKey)> {
     let bytes = read_key_file(path, false)?;

@@ -20,7 +20,7 @@
 //! the last whole, self-consistent receipt, when no later self-consistent receipt
 //! exists) is cut, the cut is fsynced, and a `ledger_repaired` receipt recording the
 //! cut is appended. Damage followed by a self-consistent receipt is not a crash
-//! artifact: opening refuses with [`Error::Damaged`], naming the seq.
+//! artifact: opening refuses with [`LedgerError::Damaged`], naming the seq.
 //!
 //! # Example
 //!
@@ -78,19 +78,19 @@ pub const CHECKPOINTS_FILE: &str = "checkpoints.jsonl";
 pub const LOCK_FILE: &str = "LOCK";
 /// A good [`Options::preallocate`] step: 4 MiB of zero padding at a time.
 pub const PREALLOCATE: u64 = 4 << 20;
-/// How long opening waits for the writer lock before reporting [`Error::Busy`].
+/// How long opening waits for the writer lock before reporting [`LedgerError::Busy`].
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Default number of receipts between automatic checkpoints.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
 
 /// Result alias of this module.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 
 /// Why the ledger could not be opened, read or appended to.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum LedgerError {
     /// A file operation failed.
-    #[error("ledger {}: cannot {action}: {source}", path.display())]
+    #[error("ledger {}: cannot {action}", path.display())]
     Io {
         /// The ledger directory.
         path: PathBuf,
@@ -134,13 +134,13 @@ pub enum Error {
     },
     /// The receipt could not be built.
     #[error(transparent)]
-    Receipt(#[from] receipt::Error),
+    Receipt(#[from] receipt::ReceiptError),
     /// The component store failed.
     #[error(transparent)]
-    Store(#[from] store::Error),
+    Store(#[from] store::StoreError),
     /// A checkpoint could not be read.
     #[error(transparent)]
-    Checkpoint(#[from] crate::checkpoint::Error),
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
     /// The group-commit writer failed or stopped (the message of the shared error).
     #[error("group commit: {0}")]
     GroupCommit(String),
@@ -216,7 +216,7 @@ impl std::fmt::Debug for Ledger {
 }
 
 pub(crate) fn open_dir(path: &Path) -> Result<Dir> {
-    Dir::open_ambient_dir(path, ambient_authority()).map_err(|source| Error::Io {
+    Dir::open_ambient_dir(path, ambient_authority()).map_err(|source| LedgerError::Io {
         path: path.into(),
         action: "open the ledger directory".into(),
         source,
@@ -224,21 +224,21 @@ pub(crate) fn open_dir(path: &Path) -> Result<Dir> {
 }
 
 impl Ledger {
-    fn io(&self, action: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    fn io(&self, action: impl Into<String>) -> impl FnOnce(std::io::Error) -> LedgerError {
         let (path, action) = (self.path.clone(), action.into());
-        move |source| Error::Io { path, action, source }
+        move |source| LedgerError::Io { path, action, source }
     }
 
     /// Opens (creating if needed) the ledger in `path` for writing receipts signed
     /// with `key`, repairing a torn tail.
     ///
     /// # Errors
-    /// [`Error::Busy`] when another writer holds it, [`Error::Damaged`] on damage that
-    /// is not a torn tail, [`Error::Io`] and the others on failure.
+    /// [`LedgerError::Busy`] when another writer holds it, [`LedgerError::Damaged`] on damage that
+    /// is not a torn tail, [`LedgerError::Io`] and the others on failure.
     pub fn open(path: &Path, key: HmacKey, options: Options) -> Result<Ledger> {
         let io = |action: &str| {
             let (path, action) = (path.to_path_buf(), action.to_string());
-            move |source| Error::Io { path, action, source }
+            move |source| LedgerError::Io { path, action, source }
         };
         std::fs::create_dir_all(path).map_err(io("create the ledger directory"))?;
         let dir = open_dir(path)?;
@@ -256,7 +256,7 @@ impl Ledger {
                 Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }
-                Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Busy { path: path.into() }),
+                Err(std::fs::TryLockError::WouldBlock) => return Err(LedgerError::Busy { path: path.into() }),
                 Err(std::fs::TryLockError::Error(e)) => return Err(io("lock LOCK")(e)),
             }
         }
@@ -303,7 +303,7 @@ impl Ledger {
             // A self-consistent receipt after the damage may have been acknowledged:
             // never cut it, whatever the damage looks like.
             if scan.consistent_after_problem.is_some() {
-                return Err(Error::Damaged {
+                return Err(LedgerError::Damaged {
                     path: path.into(),
                     seq: problem.seq,
                     line: problem.line.unwrap_or(0),
@@ -397,8 +397,8 @@ impl Ledger {
     /// Appends one receipt and returns once it is durable.
     ///
     /// # Errors
-    /// [`Error::Receipt`] when the draft cannot be sealed, [`Error::Io`] when the
-    /// write or the fsync fails (nothing is acknowledged then), [`Error::Poisoned`].
+    /// [`LedgerError::Receipt`] when the draft cannot be sealed, [`LedgerError::Io`] when the
+    /// write or the fsync fails (nothing is acknowledged then), [`LedgerError::Poisoned`].
     pub fn append(&mut self, draft: Draft) -> Result<Appended> {
         Ok(self.append_batch(vec![draft])?.pop().expect("one receipt appended"))
     }
@@ -410,7 +410,7 @@ impl Ledger {
     /// As [`Ledger::append`].
     pub fn append_batch(&mut self, drafts: Vec<Draft>) -> Result<Vec<Appended>> {
         if self.poisoned {
-            return Err(Error::Poisoned { path: self.path.clone() });
+            return Err(LedgerError::Poisoned { path: self.path.clone() });
         }
         let timestamp = (self.options.clock)();
         let mut seq = self.chain.seq;
@@ -450,7 +450,7 @@ impl Ledger {
             if self.receipts.set_len(self.len).and_then(|()| self.receipts.sync_all()).is_err() {
                 self.poisoned = true;
             }
-            return Err(Error::Io { path: self.path.clone(), action: "append to receipts.jsonl".into(), source });
+            return Err(LedgerError::Io { path: self.path.clone(), action: "append to receipts.jsonl".into(), source });
         }
         self.len += bytes.len() as u64;
         self.allocated = self.allocated.max(self.len);
@@ -493,18 +493,23 @@ impl Ledger {
     /// Writes a checkpoint of the current head now and returns it.
     ///
     /// # Errors
-    /// [`Error::Io`]; [`Error::Checkpoint`] when no signing key was given.
+    /// [`LedgerError::Io`]; [`LedgerError::Checkpoint`] when no signing key was given.
     pub fn checkpoint(&mut self) -> Result<Checkpoint> {
         let Some((id, key)) = &self.options.signing_key else {
-            return Err(
-                crate::checkpoint::Error::Malformed("no Ed25519 signing key was given to the ledger".into()).into()
-            );
+            return Err(crate::checkpoint::CheckpointError::Malformed(
+                "no Ed25519 signing key was given to the ledger".into(),
+            )
+            .into());
         };
         let checkpoint = Checkpoint::sign(self.chain.seq, self.chain.head.clone(), id, key);
         let line = checkpoint.to_line();
         let written = self.checkpoints.write_all(&line).and_then(|()| self.checkpoints.sync_data());
         if let Err(source) = written {
-            return Err(Error::Io { path: self.path.clone(), action: "append to checkpoints.jsonl".into(), source });
+            return Err(LedgerError::Io {
+                path: self.path.clone(),
+                action: "append to checkpoints.jsonl".into(),
+                source,
+            });
         }
         self.last_checkpoint_seq = self.chain.seq;
         Ok(checkpoint)
@@ -537,13 +542,15 @@ fn create_if_missing(dir: &Dir, name: &str) -> std::io::Result<bool> {
 /// an unterminated last fragment is not returned.
 ///
 /// # Errors
-/// [`Error::NotALedger`] or [`Error::Io`].
+/// [`LedgerError::NotALedger`] or [`LedgerError::Io`].
 pub fn read_lines(path: &Path) -> Result<impl Iterator<Item = Result<Vec<u8>>>> {
     let dir = open_dir(path)?;
     let file = match dir.open(RECEIPTS_FILE) {
         Ok(file) => file.into_std(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotALedger { path: path.into() }),
-        Err(source) => return Err(Error::Io { path: path.into(), action: "open receipts.jsonl".into(), source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LedgerError::NotALedger { path: path.into() });
+        }
+        Err(source) => return Err(LedgerError::Io { path: path.into(), action: "open receipts.jsonl".into(), source }),
     };
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let path = path.to_path_buf();
@@ -556,7 +563,9 @@ pub fn read_lines(path: &Path) -> Result<impl Iterator<Item = Result<Vec<u8>>>> 
                 Some(Ok(line))
             }
             Ok(_) => None,
-            Err(source) => Some(Err(Error::Io { path: path.clone(), action: "read receipts.jsonl".into(), source })),
+            Err(source) => {
+                Some(Err(LedgerError::Io { path: path.clone(), action: "read receipts.jsonl".into(), source }))
+            }
         }
     }))
 }

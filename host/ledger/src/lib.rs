@@ -19,7 +19,7 @@
 //! };
 //! let sealed = receipt::seal(&body, &key)?;
 //! assert_eq!(sealed.hash, andon_core::evidence::sha256_hex(&sealed.body_bytes));
-//! # Ok::<(), andon_ledger::receipt::Error>(())
+//! # Ok::<(), andon_ledger::receipt::ReceiptError>(())
 //! ```
 
 #![deny(missing_docs)]

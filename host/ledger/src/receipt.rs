@@ -28,7 +28,7 @@
 //! assert_eq!(sealed.hash, andon_core::evidence::sha256_hex(&sealed.body_bytes));
 //! assert!(key.verify(sealed.hash.as_bytes(), &hex::decode(&sealed.signature).unwrap()));
 //! assert!(sealed.line.ends_with(b"}\n"));
-//! # Ok::<(), andon_ledger::receipt::Error>(())
+//! # Ok::<(), andon_ledger::receipt::ReceiptError>(())
 //! ```
 
 mod canonical;
@@ -54,11 +54,11 @@ pub const ZERO_HASH: &str = "000000000000000000000000000000000000000000000000000
 pub use andon_core::canonical::MAX_SAFE_INTEGER;
 
 /// Result alias of this module.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = ReceiptError> = std::result::Result<T, E>;
 
 /// Why a receipt could not be built.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum ReceiptError {
     /// An integer field is beyond 2^53 and would not survive RFC 8785 exactly.
     #[error("receipt field `{field}` is {value}, beyond 2^53; RFC 8785 cannot represent it exactly")]
     NumberTooLarge {
@@ -335,7 +335,7 @@ pub struct Sealed {
 fn check_numbers(body: &Body) -> Result<()> {
     // Field names are only formatted on failure: this runs for every receipt.
     fn check(value: u64, field: impl FnOnce() -> String) -> Result<()> {
-        if value > MAX_SAFE_INTEGER { Err(Error::NumberTooLarge { field: field(), value }) } else { Ok(()) }
+        if value > MAX_SAFE_INTEGER { Err(ReceiptError::NumberTooLarge { field: field(), value }) } else { Ok(()) }
     }
     check(body.seq, || "seq".into())?;
     for (i, run) in body.components.iter().enumerate() {
@@ -355,13 +355,13 @@ fn check_numbers(body: &Body) -> Result<()> {
 /// Seals `body` with `key`: canonicalizes it, hashes it, MACs the hash, and lays out
 /// the ledger line.
 ///
-/// The body is written by [`canonical::write_body`] (checked against the reference
+/// The body is written by `canonical::write_body` (checked against the reference
 /// canonicalizer in debug builds), and the line is produced by splicing `hash` and
 /// `signature` into it at their sorted places (after `format` and after `seq`); a
 /// test checks that the result equals the RFC 8785 form of the whole receipt.
 ///
 /// # Errors
-/// [`Error::NumberTooLarge`] when an integer exceeds 2^53, [`Error::Canonical`] when
+/// [`ReceiptError::NumberTooLarge`] when an integer exceeds 2^53, [`ReceiptError::Canonical`] when
 /// serialization fails.
 pub fn seal(body: &Body, key: &HmacKey) -> Result<Sealed> {
     check_numbers(body)?;
@@ -369,7 +369,7 @@ pub fn seal(body: &Body, key: &HmacKey) -> Result<Sealed> {
     let (after_format, after_seq) = canonical::write_body(&mut body_bytes, body);
     debug_assert_eq!(
         String::from_utf8_lossy(&body_bytes),
-        String::from_utf8_lossy(&canonical_bytes_of(body).map_err(Error::Canonical)?),
+        String::from_utf8_lossy(&canonical_bytes_of(body).map_err(ReceiptError::Canonical)?),
         "the fast receipt writer disagrees with the reference RFC 8785 canonicalizer"
     );
     let hash = canonical::hex32(&sha2::Sha256::digest(&body_bytes).into());
@@ -481,6 +481,6 @@ mod tests {
     fn numbers_beyond_2_53_are_refused() {
         let key = HmacKey::from_bytes([1; 32]);
         let body = Body::empty(MAX_SAFE_INTEGER + 1, ZERO_HASH.into(), key.key_id().into(), rfc3339(0, 0));
-        assert!(matches!(seal(&body, &key), Err(Error::NumberTooLarge { .. })));
+        assert!(matches!(seal(&body, &key), Err(ReceiptError::NumberTooLarge { .. })));
     }
 }

@@ -32,7 +32,7 @@ pub const STORE_DIR: &str = "sha256";
 
 /// Why the store could not deliver or keep a component.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum StoreError {
     /// Not 64 lowercase hex digits.
     #[error("`{0}` is not a component hash (64 lowercase hex digits)")]
     BadName(String),
@@ -48,7 +48,7 @@ pub enum Error {
         actual: String,
     },
     /// An I/O error.
-    #[error("component store: cannot {action}: {source}")]
+    #[error("component store: cannot {action}")]
     Io {
         /// What was being done.
         action: String,
@@ -58,9 +58,9 @@ pub enum Error {
     },
 }
 
-fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
     let action = action.into();
-    move |source| Error::Io { action, source }
+    move |source| StoreError::Io { action, source }
 }
 
 /// True when `name` is 64 lowercase hex digits.
@@ -86,8 +86,8 @@ impl ComponentStore {
     /// when `create` is true.
     ///
     /// # Errors
-    /// [`Error::Io`].
-    pub fn open(ledger_dir: &Path, create: bool) -> Result<ComponentStore, Error> {
+    /// [`StoreError::Io`].
+    pub fn open(ledger_dir: &Path, create: bool) -> Result<ComponentStore, StoreError> {
         let parent = Dir::open_ambient_dir(ledger_dir, ambient_authority())
             .map_err(io(format!("open {}", ledger_dir.display())))?;
         ComponentStore::open_in(&parent, create)
@@ -96,8 +96,8 @@ impl ComponentStore {
     /// Opens the store inside an already opened ledger directory.
     ///
     /// # Errors
-    /// [`Error::Io`].
-    pub fn open_in(parent: &Dir, create: bool) -> Result<ComponentStore, Error> {
+    /// [`StoreError::Io`].
+    pub fn open_in(parent: &Dir, create: bool) -> Result<ComponentStore, StoreError> {
         if create && !parent.is_dir(STORE_DIR) {
             parent.create_dir(STORE_DIR).map_err(io("create sha256/"))?;
             sync_dir(parent).map_err(io("sync the ledger directory"))?;
@@ -106,8 +106,8 @@ impl ComponentStore {
         Ok(ComponentStore { dir })
     }
 
-    fn file_name(hash: &str) -> Result<String, Error> {
-        if is_hash(hash) { Ok(format!("{hash}.wasm")) } else { Err(Error::BadName(hash.into())) }
+    fn file_name(hash: &str) -> Result<String, StoreError> {
+        if is_hash(hash) { Ok(format!("{hash}.wasm")) } else { Err(StoreError::BadName(hash.into())) }
     }
 
     /// Whether a file for `hash` exists (its bytes are not checked).
@@ -119,8 +119,8 @@ impl ComponentStore {
     /// are not rewritten; a stored file that no longer matches is replaced.
     ///
     /// # Errors
-    /// [`Error::Io`].
-    pub fn put(&self, bytes: &[u8]) -> Result<String, Error> {
+    /// [`StoreError::Io`].
+    pub fn put(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let hash = sha256_hex(bytes);
         let name = format!("{hash}.wasm");
         if self.get(&hash).is_ok() {
@@ -141,18 +141,18 @@ impl ComponentStore {
     /// Reads the component with `hash`, verifying that the bytes hash to it.
     ///
     /// # Errors
-    /// [`Error::BadName`], [`Error::Missing`], [`Error::HashMismatch`] or
-    /// [`Error::Io`].
-    pub fn get(&self, hash: &str) -> Result<Vec<u8>, Error> {
+    /// [`StoreError::BadName`], [`StoreError::Missing`], [`StoreError::HashMismatch`] or
+    /// [`StoreError::Io`].
+    pub fn get(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
         let name = ComponentStore::file_name(hash)?;
         let bytes = match self.dir.read(&name) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::Missing(hash.into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StoreError::Missing(hash.into())),
             Err(e) => return Err(io(format!("read {name}"))(e)),
         };
         let actual = sha256_hex(&bytes);
         if actual != hash {
-            return Err(Error::HashMismatch { name: hash.into(), actual });
+            return Err(StoreError::HashMismatch { name: hash.into(), actual });
         }
         Ok(bytes)
     }

@@ -91,14 +91,14 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The evidence is not acceptable.
-    #[error("invalid evidence: {0}")]
+    #[error("invalid evidence")]
     Input(#[from] InputError),
     /// An incident operation was refused (unknown id, illegal transition, …).
     #[error(transparent)]
     Incident(#[from] IncidentError),
     /// The ledger failed.
     #[error(transparent)]
-    Ledger(#[from] ledger::Error),
+    Ledger(#[from] ledger::LedgerError),
     /// The incident is queued or being evaluated now.
     #[error("incident `{0}` is already queued, being evaluated or being updated; wait for that to finish")]
     InProgress(String),
@@ -116,12 +116,12 @@ pub enum ServiceError {
     Export(#[from] andon_work::export::ExportError),
     /// Replay failed.
     #[error(transparent)]
-    Replay(#[from] andon_work::replay::Error),
+    Replay(#[from] andon_work::replay::ReplayError),
     /// An archive could not be written.
     #[error(transparent)]
     Archive(#[from] andon_work::bundle::archive::ArchiveError),
     /// A file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -129,7 +129,7 @@ pub enum ServiceError {
         source: std::io::Error,
     },
     /// A service thread (an evaluator or the SLA watcher) could not be started.
-    #[error("cannot start the thread `{name}`: {source}")]
+    #[error("cannot start the thread `{name}`")]
     Thread {
         /// The thread's name.
         name: String,

@@ -76,7 +76,7 @@ pub enum BundleError {
         loaded: String,
     },
     /// A component failed to load.
-    #[error("component `{id}`: {source}")]
+    #[error("component `{id}`")]
     Component {
         /// Component id.
         id: String,
@@ -107,7 +107,7 @@ pub enum BundleError {
     #[error("bundle build: {0}")]
     Build(String),
     /// I/O on a named path.
-    #[error("cannot access {}: {source}", path.display())]
+    #[error("cannot access {}", path.display())]
     Io {
         /// The path.
         path: PathBuf,

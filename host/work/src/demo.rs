@@ -27,7 +27,7 @@ pub enum DemoError {
     Bundle(#[from] BundleError),
     /// The ledger failed.
     #[error(transparent)]
-    Ledger(#[from] ledger::Error),
+    Ledger(#[from] ledger::LedgerError),
     /// Submitting an incident or recording its outcome failed.
     #[error(transparent)]
     Incident(#[from] IncidentError),

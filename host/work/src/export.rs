@@ -45,10 +45,10 @@ pub enum ExportError {
     MissingComponent(String),
     /// The ledger cannot be read.
     #[error(transparent)]
-    Ledger(#[from] andon_ledger::ledger::Error),
+    Ledger(#[from] andon_ledger::ledger::LedgerError),
     /// The component store cannot be opened.
     #[error(transparent)]
-    Store(#[from] andon_ledger::store::Error),
+    Store(#[from] andon_ledger::store::StoreError),
     /// A temporary file of the audit's replay cannot be written.
     #[error("cannot {action}")]
     Io {

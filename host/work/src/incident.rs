@@ -24,10 +24,10 @@ pub enum IncidentError {
     Input(#[from] InputError),
     /// The ledger failed.
     #[error(transparent)]
-    Ledger(#[from] ledger::Error),
+    Ledger(#[from] ledger::LedgerError),
     /// The component store failed.
     #[error(transparent)]
-    Store(#[from] andon_ledger::store::Error),
+    Store(#[from] andon_ledger::store::StoreError),
     /// The engine failed for a reason that is not the component's fault.
     #[error(transparent)]
     Engine(#[from] andon_core::Error),

@@ -41,13 +41,13 @@ pub enum Selection {
 
 /// Why replay could not run at all.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum ReplayError {
     /// The ledger could not be read.
     #[error(transparent)]
-    Ledger(#[from] ledger::Error),
+    Ledger(#[from] ledger::LedgerError),
     /// The component store could not be opened.
     #[error(transparent)]
-    Store(#[from] store::Error),
+    Store(#[from] store::StoreError),
     /// The selection matched no receipt.
     #[error("no receipt matches {0}")]
     NotFound(String),
@@ -118,9 +118,9 @@ pub struct Report {
 /// Replays the `selection` of the ledger in `path` on `engine` (use a fresh one).
 ///
 /// # Errors
-/// [`Error::NotFound`] when nothing matches; [`Error::Ledger`]/[`Error::Store`] when
+/// [`ReplayError::NotFound`] when nothing matches; [`ReplayError::Ledger`]/[`ReplayError::Store`] when
 /// the ledger cannot be read. Mismatches are in the [`Report`], not errors.
-pub fn replay(path: &Path, selection: &Selection, engine: &AndonEngine) -> Result<Report, Error> {
+pub fn replay(path: &Path, selection: &Selection, engine: &AndonEngine) -> Result<Report, ReplayError> {
     let store = ComponentStore::open(path, false)?;
     let mut replayer = Replayer { engine, store, loaded: HashMap::new() };
     let mut receipts = Vec::new();
@@ -144,7 +144,7 @@ pub fn replay(path: &Path, selection: &Selection, engine: &AndonEngine) -> Resul
             Selection::Incident(id) => format!("incident {id}"),
             Selection::All => unreachable!(),
         };
-        return Err(Error::NotFound(what));
+        return Err(ReplayError::NotFound(what));
     }
     let count = |status| receipts.iter().filter(|r: &&ReceiptReplay| r.status == status).count() as u64;
     Ok(Report {
@@ -275,11 +275,11 @@ impl Replayer<'_> {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     let message = match &e {
-                        store::Error::HashMismatch { .. } => "component bytes do not match their hash".to_string(),
+                        store::StoreError::HashMismatch { .. } => "component bytes do not match their hash".to_string(),
                         other => other.to_string(),
                     };
                     let replayed = match &e {
-                        store::Error::HashMismatch { actual, .. } => actual.clone(),
+                        store::StoreError::HashMismatch { actual, .. } => actual.clone(),
                         _ => String::new(),
                     };
                     out.mismatches.push(mismatch(at("sha256"), &recorded.sha256, replayed, message));

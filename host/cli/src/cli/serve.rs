@@ -22,7 +22,7 @@ pub struct ServerArgs {
     /// The key directory (`hmac.key`, `ed25519.key`).
     #[arg(long)]
     pub keys: PathBuf,
-    /// Where `export_incident` writes evidence bundles [default: <ledger>/exports].
+    /// Where `export_incident` writes evidence bundles (default: `<ledger>/exports`).
     #[arg(long)]
     pub export_dir: Option<PathBuf>,
     /// Evaluations allowed to run at once (the doctrine's WIP limit).

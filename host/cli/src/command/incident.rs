@@ -7,7 +7,7 @@ use andon_work::bundle::load::Bundle;
 use andon_work::bundle::trust::TrustPolicy;
 use andon_work::incident::{self, ExecutionStatus};
 use andon_work::{export, outputs};
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde_json::json;
 
 use super::{print_json, read_input};
@@ -94,7 +94,9 @@ fn close(args: &CloseArgs) -> anyhow::Result<Exit> {
 
 fn show(args: &ShowArgs) -> anyhow::Result<Exit> {
     let receipts = andon_ledger::ledger::receipts_of(&args.ledger, &args.id)?;
-    let Some(facts) = outputs::facts(&receipts) else { bail!("no incident `{}` in the ledger", args.id) };
+    let Some(facts) = outputs::facts(&receipts) else {
+        return Err(andon_work::incident::IncidentError::NotFound(args.id.clone()).into());
+    };
     let history = andon_ledger::ledger::all_receipts(&args.ledger)?;
     let last = receipts.last().map(|r| r.body.seq).unwrap_or(0);
     let history: Vec<_> = history.into_iter().filter(|r| r.body.seq <= last).collect();

@@ -27,7 +27,7 @@
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
-use super::{Appended, Error, Ledger, Result};
+use super::{Appended, Ledger, LedgerError, Result};
 use crate::receipt::Draft;
 
 type Reply = SyncSender<Result<Vec<Appended>, String>>;
@@ -53,8 +53,8 @@ impl std::fmt::Debug for GroupWriter {
     }
 }
 
-fn stopped() -> Error {
-    Error::GroupCommit("the writer thread has stopped".into())
+fn stopped() -> LedgerError {
+    LedgerError::GroupCommit("the writer thread has stopped".into())
 }
 
 impl GroupWriter {
@@ -73,7 +73,7 @@ impl GroupWriter {
     /// as other callers' receipts).
     ///
     /// # Errors
-    /// [`Error::GroupCommit`] with the writer's error message; nothing was
+    /// [`LedgerError::GroupCommit`] with the writer's error message; nothing was
     /// acknowledged then.
     pub fn append(&self, draft: Draft) -> Result<Appended> {
         Ok(self.append_batch(vec![draft])?.pop().expect("one receipt appended"))
@@ -90,7 +90,7 @@ impl GroupWriter {
         }
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Job::Append(drafts, reply))?;
-        answer.recv().map_err(|_| stopped())?.map_err(Error::GroupCommit)
+        answer.recv().map_err(|_| stopped())?.map_err(LedgerError::GroupCommit)
     }
 
     /// Runs `f` on the writer thread with exclusive access to the ledger, between
@@ -98,7 +98,7 @@ impl GroupWriter {
     /// must check the ledger's state first).
     ///
     /// # Errors
-    /// [`Error::GroupCommit`] when the writer thread has stopped.
+    /// [`LedgerError::GroupCommit`] when the writer thread has stopped.
     pub fn with<R: Send + 'static>(&self, f: impl FnOnce(&mut Ledger) -> R + Send + 'static) -> Result<R> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Job::Exclusive(Box::new(move |ledger| {
@@ -114,14 +114,14 @@ impl GroupWriter {
     /// Stops the writer thread after the queued receipts and returns the ledger.
     ///
     /// # Errors
-    /// [`Error::GroupCommit`] when the writer thread panicked.
+    /// [`LedgerError::GroupCommit`] when the writer thread panicked.
     pub fn close(mut self) -> Result<Ledger> {
         drop(self.sender.take());
         self.thread
             .take()
             .expect("thread lives until close")
             .join()
-            .map_err(|_| Error::GroupCommit("the writer thread panicked".into()))
+            .map_err(|_| LedgerError::GroupCommit("the writer thread panicked".into()))
     }
 }
 

@@ -10,7 +10,7 @@ use crate::receipt::StoredReceipt;
 /// Every receipt of incident `id` in the ledger at `path`, in chain order.
 ///
 /// # Errors
-/// [`super::Error`] when the ledger cannot be read.
+/// [`super::LedgerError`] when the ledger cannot be read.
 pub fn receipts_of(path: &Path, id: &str) -> Result<Vec<StoredReceipt>> {
     Ok(all_receipts(path)?.into_iter().filter(|r| r.body.incident_id.as_deref() == Some(id)).collect())
 }
@@ -18,7 +18,7 @@ pub fn receipts_of(path: &Path, id: &str) -> Result<Vec<StoredReceipt>> {
 /// Every receipt of the ledger at `path` that parses, in order.
 ///
 /// # Errors
-/// [`super::Error`] when the ledger cannot be read.
+/// [`super::LedgerError`] when the ledger cannot be read.
 pub fn all_receipts(path: &Path) -> Result<Vec<StoredReceipt>> {
     let mut out = Vec::new();
     for line in read_lines(path)? {
@@ -34,7 +34,7 @@ pub fn all_receipts(path: &Path) -> Result<Vec<StoredReceipt>> {
 /// line read is checked to carry that seq.
 ///
 /// # Errors
-/// [`super::Error`] when the ledger cannot be read.
+/// [`super::LedgerError`] when the ledger cannot be read.
 pub fn receipt(path: &Path, seq: u64) -> Result<Option<Vec<u8>>> {
     let Some(index) = seq.checked_sub(1).and_then(|i| usize::try_from(i).ok()) else { return Ok(None) };
     match read_lines(path)?.nth(index) {

@@ -9,7 +9,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 
 use super::scan::{self, Problem, ProblemKind, ScanOptions};
-use super::{CHECKPOINTS_FILE, Error, LOCK_FILE, RECEIPTS_FILE, Result, open_dir};
+use super::{CHECKPOINTS_FILE, LOCK_FILE, LedgerError, RECEIPTS_FILE, Result, open_dir};
 use crate::checkpoint::{self, Checkpoint};
 use crate::keys::HmacKey;
 use crate::receipt::ZERO_HASH;
@@ -70,18 +70,20 @@ fn writer_active(dir: &cap_std::fs::Dir) -> bool {
 /// read.
 ///
 /// # Errors
-/// [`Error::NotALedger`] or [`Error::Io`]; findings are in the [`Report`], not
+/// [`LedgerError::NotALedger`] or [`LedgerError::Io`]; findings are in the [`Report`], not
 /// errors.
 pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<Report> {
     let io = |action: &str| {
         let (path, action) = (path.to_path_buf(), action.to_string());
-        move |source| Error::Io { path, action, source }
+        move |source| LedgerError::Io { path, action, source }
     };
     let dir = open_dir(path)?;
     let writer_active = writer_active(&dir);
     let receipts = match dir.open(RECEIPTS_FILE) {
         Ok(file) => file.into_std(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotALedger { path: path.into() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LedgerError::NotALedger { path: path.into() });
+        }
         Err(e) => return Err(io("open receipts.jsonl")(e)),
     };
     // Zero padding at the end is preallocated space, not content.
@@ -145,9 +147,9 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
             && let Err(err) = checkpoint.verify(id, key)
         {
             let kind = match err {
-                checkpoint::Error::WrongKey { .. } => ProblemKind::CheckpointWrongKey,
-                checkpoint::Error::BadSignature { .. } => ProblemKind::CheckpointBadSignature,
-                checkpoint::Error::Malformed(_) => ProblemKind::MalformedCheckpoint,
+                checkpoint::CheckpointError::WrongKey { .. } => ProblemKind::CheckpointWrongKey,
+                checkpoint::CheckpointError::BadSignature { .. } => ProblemKind::CheckpointBadSignature,
+                checkpoint::CheckpointError::Malformed(_) => ProblemKind::MalformedCheckpoint,
             };
             problems.push(checkpoint_problem(kind, checkpoint.seq, *line, origin(*line, err.to_string())));
             continue;

@@ -97,7 +97,7 @@ impl Inner {
         detail: String,
         annotation: Value,
         queued: Duration,
-    ) -> Result<Decided, ledger::Error> {
+    ) -> Result<Decided, ledger::LedgerError> {
         let decision = capacity_refusal(reason, detail);
         let draft =
             capacity_draft(&job.incident, &self.bundles[job.bundle], &decision, job.evaluation_mode, annotation);

@@ -25,7 +25,7 @@ pub struct Written {
 /// crash leaves either the old file or the whole new one, never a torn archive.
 ///
 /// # Errors
-/// The errors of [`pack`]; [`ArchiveError::Io`] when the file cannot be written.
+/// The errors of [`pack`]; [`super::ArchiveError::Io`] when the file cannot be written.
 pub fn write_file(files: &BundleFiles, path: &std::path::Path) -> Result<Written> {
     let mut bytes = Vec::new();
     pack(files, &mut bytes)?;
@@ -60,9 +60,9 @@ pub fn write_file(files: &BundleFiles, path: &std::path::Path) -> Result<Written
 ///
 /// # Errors
 /// - the path errors of [`validate_relative_path`] for a key that is not a valid
-///   normalized path ([`ArchiveError::InvalidPath`] when it is valid but not
-///   normalized), and [`ArchiveError::PathConflict`];
-/// - [`ArchiveError::Io`] when writing to `out` fails.
+///   normalized path ([`super::ArchiveError::InvalidPath`] when it is valid but not
+///   normalized), and [`super::ArchiveError::PathConflict`];
+/// - [`super::ArchiveError::Io`] when writing to `out` fails.
 pub fn pack(files: &BundleFiles, out: &mut impl Write) -> Result<()> {
     for path in files.keys() {
         let normalized = validate_relative_path(path)?;
