@@ -9,6 +9,7 @@ mod exit_codes;
 mod golden;
 mod golden_ledger;
 mod hostile;
+mod hostile_input;
 mod incident;
 mod intake;
 mod jcs;

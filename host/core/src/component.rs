@@ -8,12 +8,14 @@ use serde::Serialize;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre, Linker};
 
-use crate::bindings::{WIT_SOURCES, gate::GatePre, recipe::RecipePre};
+use crate::bindings::{gate::GatePre, recipe::RecipePre};
 use crate::engine::AndonEngine;
 use crate::errors::{Error, Result};
 use crate::evidence::sha256_hex;
 use crate::state::StoreState;
 pub use crate::world::{GATE_EXPORT, RECIPE_EXPORT, WIT_PACKAGE, World};
+
+mod signature;
 
 /// What `inspect` shows about a component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,16 +41,9 @@ pub struct ComponentInfo {
 pub fn allowed_imports() -> &'static BTreeSet<String> {
     static ALLOWED: OnceLock<BTreeSet<String>> = OnceLock::new();
     ALLOWED.get_or_init(|| {
-        let mut resolve = wit_parser::Resolve::default();
+        let signature::Contract { resolve, package } = signature::contract();
         let mut allowed = BTreeSet::new();
-        // The files of one package are parsed as one source group.
-        let mut map = wit_parser::SourceMap::new();
-        for (name, text) in WIT_SOURCES {
-            map.push(std::path::Path::new(name), *text);
-        }
-        let group = map.parse().expect("the embedded Andon WIT parses");
-        let package = resolve.push_group(group).expect("the embedded Andon WIT resolves");
-        for (_, world_id) in &resolve.packages[package].worlds {
+        for (_, world_id) in &resolve.packages[*package].worlds {
             let world = &resolve.worlds[*world_id];
             for (key, item) in &world.imports {
                 if let wit_parser::WorldItem::Interface { id, .. } = item {
@@ -161,8 +156,9 @@ impl LoadedComponent {
     /// Hashes, validates, compiles and pre-instantiates `bytes`.
     ///
     /// # Errors
-    /// - [`Error::InvalidComponent`]: not a component, malformed, or does not export
-    ///   an Andon world with the expected types;
+    /// - [`Error::InvalidComponent`]: not a component, malformed, does not export
+    ///   an Andon world, or exports one of its names with another type (the export,
+    ///   the function and the first difference are named);
     /// - [`Error::RefusedImport`]: imports anything outside the Andon worlds (named).
     pub fn load(engine: &AndonEngine, bytes: &[u8]) -> Result<LoadedComponent> {
         let component = compile(engine, bytes)?;
@@ -189,6 +185,9 @@ impl LoadedComponent {
                 info.exports.join(", ")
             ),
         })?;
+        // The bindings below look exports up by name only; wasmtime would check
+        // their types at the first instantiation, as a guest fault.
+        signature::check_exports(engine, &component)?;
         let linker: Linker<StoreState> = Linker::new(engine.wasmtime());
         let instance_pre: InstancePre<StoreState> =
             linker.instantiate_pre(&component).map_err(|e| Error::InvalidComponent { reason: format!("{e:#}") })?;

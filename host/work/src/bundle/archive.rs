@@ -9,6 +9,10 @@
 //! - symbolic and hard links, devices, fifos, sparse files and unknown entry types;
 //! - two entries with the same normalized path (`a/b`, `a//b`, `./a/b`), and a file
 //!   that is also the directory of another file;
+//! - anything another reader could see beyond what this one reads: a missing
+//!   end-of-archive marker, non-zero bytes after it (a tar member hidden there), a
+//!   second gzip member or any data after the first (`gzip -d` and GNU tar join
+//!   members into one stream), each named with its offset;
 //! - more than [`ArchiveLimits::max_entries`] entries, an entry over
 //!   [`ArchiveLimits::max_entry_bytes`] or files adding up to more than
 //!   [`ArchiveLimits::max_total_bytes`]. Sizes are counted on the bytes actually
@@ -41,11 +45,13 @@ use std::io::{self, Read};
 use std::ops::Bound;
 
 use cap_std::fs::Dir;
-use flate2::read::GzDecoder;
+use flate2::bufread::GzDecoder;
 use tar::EntryType;
 
+mod end;
 mod pack;
 
+use end::{Counted, check_end};
 pub use pack::{Written, pack, write_file};
 
 /// Longest normalized relative path accepted, in bytes.
@@ -55,10 +61,6 @@ pub const MAX_PATH_BYTES: usize = 255;
 /// most [`MAX_PATH_BYTES`], so anything bigger is an attempt to make the reader
 /// buffer data outside the caps.
 const MAX_EXTENSION_BYTES: u64 = 64 << 10;
-
-/// Data accepted after the end-of-archive marker (tar pads archives to 10 KiB
-/// records); it is read only to let the gzip trailer's CRC be checked.
-const MAX_TRAILING_BYTES: u64 = 1 << 20;
 
 /// Caps applied while unpacking an archive or reading a bundle directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,9 +370,14 @@ fn unsupported_kind(kind: EntryType) -> String {
 /// [`ArchiveError::DuplicateEntry`], [`ArchiveError::PathConflict`],
 /// [`ArchiveError::TooManyEntries`], [`ArchiveError::EntryTooLarge`],
 /// [`ArchiveError::TotalTooLarge`], or [`ArchiveError::Corrupt`] for bad gzip or tar
-/// data (checksums, truncation, ambiguous extensions, trailing data).
+/// data (checksums, truncation, ambiguous extensions, a missing end-of-archive
+/// marker, anything but zero padding after it, a second gzip member or other data
+/// after the first; the offset is named).
 pub fn unpack(reader: impl Read, limits: &ArchiveLimits) -> Result<BundleFiles> {
-    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+    // `bufread::GzDecoder` stops exactly after the first gzip member, so what follows
+    // it can be checked (`read::GzDecoder` would buffer it away unseen).
+    let compressed = Counted { inner: io::BufReader::new(reader), count: 0 };
+    let mut archive = tar::Archive::new(Counted { inner: GzDecoder::new(compressed), count: 0 });
     let mut files = BundleFiles::new();
     let mut pending = Pending::default();
     let mut members = 0usize;
@@ -502,14 +509,7 @@ pub fn unpack(reader: impl Read, limits: &ArchiveLimits) -> Result<BundleFiles> 
     if !pending.is_empty() {
         return Err(corrupt("extension records at the end of the archive describe no entry"));
     }
-    // Read the end-of-archive padding up to the gzip trailer, so that its CRC and
-    // length are checked; refuse a payload hidden after the end marker.
-    let mut rest = archive.into_inner();
-    let trailing = io::copy(&mut (&mut rest).take(MAX_TRAILING_BYTES + 1), &mut io::sink())
-        .map_err(corrupt_io("cannot read the end of the archive"))?;
-    if trailing > MAX_TRAILING_BYTES {
-        return Err(corrupt(format!("more than {MAX_TRAILING_BYTES} bytes of data after the end of the archive")));
-    }
+    check_end(archive.into_inner())?;
     check_conflicts(&files)?;
     Ok(files)
 }

@@ -1,0 +1,92 @@
+//! The end of an archive: what follows the last entry must leave no other reader
+//! anything more to find than [`unpack`](super::unpack) found.
+
+use std::io::{self, BufRead, Read};
+
+use flate2::bufread::GzDecoder;
+
+use super::{Result, corrupt, corrupt_io};
+
+/// Zero padding accepted after the end-of-archive marker (tar pads archives to
+/// 10 KiB records); it is read to check that it is zeros and to let the gzip
+/// trailer's CRC be checked.
+const MAX_TRAILING_BYTES: u64 = 1 << 20;
+
+/// The size of a tar block; the end-of-archive marker is two zero blocks.
+const BLOCK: u64 = 512;
+
+/// Counts the bytes read (or consumed) through it, so that errors name offsets.
+pub(super) struct Counted<R> {
+    pub(super) inner: R,
+    pub(super) count: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+        self.count += amount as u64;
+    }
+}
+
+/// Checks what follows the last entry, so that no other reader can find more in the
+/// file than [`unpack`](super::unpack) did: the end-of-archive marker (two zero
+/// blocks), then only zeros (at most [`MAX_TRAILING_BYTES`]) up to the end of the
+/// gzip member, whose CRC is then checked, then the end of the file. A second gzip
+/// member is refused: `gzip -d` and GNU tar read concatenated members as one stream.
+pub(super) fn check_end(mut tar: Counted<GzDecoder<Counted<impl BufRead>>>) -> Result<()> {
+    // The tar reader stops after the first zero block (or at the end of the data).
+    let end = tar.count;
+    let mut buf = [0u8; 8192];
+    let mut trailing = 0u64;
+    loop {
+        let n = tar.read(&mut buf).map_err(corrupt_io("cannot read the end of the archive"))?;
+        if n == 0 {
+            break;
+        }
+        if let Some(i) = buf[..n].iter().position(|&b| b != 0) {
+            let at = end + trailing + i as u64;
+            return Err(corrupt(format!(
+                "non-zero data at byte {at} of the tar stream, after the end of the archive \
+                 (only the end-of-archive marker and zero padding may follow the last entry)"
+            )));
+        }
+        trailing += n as u64;
+        if trailing > MAX_TRAILING_BYTES {
+            return Err(corrupt(format!("more than {MAX_TRAILING_BYTES} bytes of data after the end of the archive")));
+        }
+    }
+    let mut rest = tar.inner.into_inner();
+    let at = rest.count;
+    let after = rest.fill_buf().map_err(corrupt_io("cannot read the end of the archive"))?;
+    match after {
+        [] => {}
+        [0x1f, 0x8b, ..] => {
+            return Err(corrupt(format!(
+                "a second gzip member starts at byte {at} of the file: a bundle archive is one gzip member \
+                 (other readers would join the members into one archive)"
+            )));
+        }
+        _ => return Err(corrupt(format!("data follows the gzip stream at byte {at} of the file"))),
+    }
+    // Checked last: an archive cut short by its author to smuggle a second member
+    // is better named by the member.
+    if trailing < BLOCK {
+        return Err(corrupt(format!(
+            "the tar stream ends at byte {} without its end-of-archive marker (two zero blocks)",
+            end + trailing
+        )));
+    }
+    Ok(())
+}
