@@ -279,7 +279,7 @@ fn keys_generate_writes_secret_files_0600_in_a_0700_directory_and_never_overwrit
     assert!(generated.hmac_key_id.starts_with("hmac-") && generated.hmac_key_id.len() == 21);
     assert!(generated.ed25519_key_id.starts_with("ed25519-") && generated.ed25519_key_id.len() == 24);
     let again = keys::generate(&out).unwrap_err();
-    assert!(again.to_string().contains("refusing to overwrite"), "{again}");
+    assert!(andon_core::errors::chain(&again).contains("refusing to overwrite"), "{again}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Integration tests of the Andon host: one binary, one module per area.
 
 mod archive;
+mod bounded_input;
 mod bundle;
 mod cache;
 mod cli;

@@ -102,7 +102,7 @@ fn duplicates_and_bad_evidence_are_errors_that_record_nothing() {
     let duplicate_key =
         br#"{"incident_id":"BAD-1","incident_id":"BAD-2","kind":"approval_request","severity":"low","evidence":{}}"#;
     let err = service.submit(duplicate_key, None, false).unwrap_err();
-    assert!(err.to_string().contains("duplicate"), "{err}");
+    assert!(andon_core::errors::chain(&err).contains("duplicate"), "{err}");
     let err = service.submit(b"{not json", None, false).unwrap_err();
     assert!(matches!(err, ServiceError::Input(_)), "{err}");
     let err = service.submit(&approval("B-1", "high"), Some("no-such-bundle"), false).unwrap_err();

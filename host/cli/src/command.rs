@@ -13,8 +13,6 @@ mod verify;
 
 use std::path::Path;
 
-use anyhow::Context as _;
-
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
@@ -38,18 +36,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
-/// Reads a file (or stdin for `-`), naming it in the error.
-pub fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+/// Reads a file (or stdin for `-`), naming it in the error, and never more than
+/// `limit` bytes (see `andon_core::evidence::read_capped`).
+pub fn read_input(path: &Path, limit: usize) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("cannot read standard input")?;
-        return Ok(buf);
+        return Ok(andon_core::evidence::read_capped(std::io::stdin().lock(), "standard input", limit)?);
     }
-    std::fs::read(path).map_err(|source| andon_core::Error::Io { path: path.to_path_buf(), source }.into())
+    Ok(andon_core::evidence::read_file_capped(path, limit)?)
 }
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

@@ -192,6 +192,7 @@ fn of_bundle(error: &BundleError) -> Exit {
         | E::Rollback { .. }
         | E::Schema { .. }
         | E::Policy { .. }
+        | E::TooLarge { .. }
         | E::Build(_) => Exit::BundleRefused,
     }
 }

@@ -3,6 +3,8 @@
 //! Parses arguments (`cli`), calls the library (`command`), prints, and maps error
 //! classes to the exit codes documented in `docs/cli.md`.
 
+#[macro_use]
+mod output;
 mod cli;
 mod command;
 mod exit;

@@ -5,6 +5,21 @@
 
 use std::path::PathBuf;
 
+/// An error and every cause under it, joined by `: ` (what `andon` prints after
+/// `error:`). Messages name only their own problem and keep the cause as a
+/// `source`, so a caller that shows one line to a person (an MCP tool error, a
+/// log) shows this.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Result alias of the host library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

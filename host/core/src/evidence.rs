@@ -40,6 +40,14 @@ pub enum InputError {
         /// The cap.
         limit: usize,
     },
+    /// A stream is longer than the cap (reading stopped at the cap).
+    #[error("{what} is over the limit of {limit} bytes (reading stopped there)")]
+    OverLimit {
+        /// What was being read.
+        what: String,
+        /// The cap.
+        limit: usize,
+    },
     /// A required field is missing or has the wrong type.
     #[error("{what}: field `{field}` {problem}")]
     Field {
@@ -50,6 +58,35 @@ pub enum InputError {
         /// What is wrong, e.g. `is missing` or `must be a string`.
         problem: String,
     },
+}
+
+/// Reads `reader` to its end, but never more than `limit` bytes: an input longer
+/// than that is refused as soon as byte `limit + 1` arrives, so memory stays bounded
+/// whatever is on the other end (a 2 GiB file, `/dev/zero`). Every input the host
+/// reads whole (evidence, components, keys, trust policies, state files) comes
+/// through here or through [`read_file_capped`].
+///
+/// # Errors
+/// [`crate::Error::Io`] naming `what` when reading fails;
+/// [`InputError::OverLimit`] when the input is longer than `limit`.
+pub fn read_capped(reader: impl std::io::Read, what: &str, limit: usize) -> Result<Vec<u8>, crate::Error> {
+    use std::io::Read as _;
+    let mut buf = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    reader.take(cap).read_to_end(&mut buf).map_err(|source| crate::Error::Io { path: what.into(), source })?;
+    if buf.len() > limit {
+        return Err(InputError::OverLimit { what: what.into(), limit }.into());
+    }
+    Ok(buf)
+}
+
+/// [`read_capped`] on the file at `path` (the error names the path).
+///
+/// # Errors
+/// As [`read_capped`]; [`crate::Error::Io`] when the file cannot be opened.
+pub fn read_file_capped(path: &std::path::Path, limit: usize) -> Result<Vec<u8>, crate::Error> {
+    let file = std::fs::File::open(path).map_err(|source| crate::Error::Io { path: path.into(), source })?;
+    read_capped(file, &path.display().to_string(), limit)
 }
 
 /// Parses `bytes` as strict JSON (see the module docs).
@@ -234,9 +271,10 @@ impl Severity {
         }
     }
 
-    /// Parses a severity name, case-insensitively.
+    /// Parses a severity name: exactly one of the lowercase names (`High` is refused,
+    /// so one severity has one spelling and one evidence hash).
     pub fn parse(name: &str) -> Option<Severity> {
-        match name.to_ascii_lowercase().as_str() {
+        match name {
             "low" => Some(Severity::Low),
             "medium" => Some(Severity::Medium),
             "high" => Some(Severity::High),

@@ -66,6 +66,6 @@ pub use errors::{Error, FaultClass, Result};
 #[cfg(feature = "engine")]
 pub use eval::{Evaluation, GuestRequest};
 pub use evidence::{Incident, Severity};
-pub use limits::Limits;
+pub use limits::{Limits, MAX_COMPONENT_BYTES};
 pub use record::RecordedRun;
 pub use world::World;

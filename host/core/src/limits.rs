@@ -21,3 +21,7 @@ impl Default for Limits {
         Limits { fuel: 200_000_000, memory_bytes: 64 << 20, deadline_ms: 5_000, max_output_bytes: 1 << 20 }
     }
 }
+
+/// Largest component the host reads, in bytes (64 MiB, the archive reader's cap on
+/// one entry too).
+pub const MAX_COMPONENT_BYTES: usize = 64 << 20;

@@ -538,6 +538,10 @@ fn create_if_missing(dir: &Dir, name: &str) -> std::io::Result<bool> {
     }
 }
 
+/// Longest receipt line any reader accepts (16 MiB): a receipt holds at most the
+/// evidence (1 MiB), a decision (1 MiB of output per run) and its records.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// Iterates the lines of a ledger's `receipts.jsonl` (each without its `\n`);
 /// an unterminated last fragment is not returned.
 ///
@@ -556,7 +560,14 @@ pub fn read_lines(path: &Path) -> Result<impl Iterator<Item = Result<Vec<u8>>>> 
     let path = path.to_path_buf();
     Ok(std::iter::from_fn(move || {
         let mut line = Vec::new();
-        match std::io::BufRead::read_until(&mut reader, b'\n', &mut line) {
+        // Bounded: a line longer than any receipt can be is refused, not buffered.
+        let mut limited = std::io::Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1);
+        match std::io::BufRead::read_until(&mut limited, b'\n', &mut line) {
+            Ok(_) if line.len() > MAX_LINE_BYTES => Some(Err(LedgerError::Io {
+                path: path.clone(),
+                action: format!("read receipts.jsonl: a line is longer than {MAX_LINE_BYTES} bytes"),
+                source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+            })),
             Ok(0) => None,
             Ok(_) if line.last() == Some(&b'\n') => {
                 line.pop();

@@ -106,6 +106,14 @@ pub enum BundleError {
     /// Building a bundle failed.
     #[error("bundle build: {0}")]
     Build(String),
+    /// A file is larger than its cap (reading stopped at the cap).
+    #[error("{} is over the limit of {limit} bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap.
+        limit: usize,
+    },
     /// I/O on a named path.
     #[error("cannot access {}", path.display())]
     Io {
@@ -115,6 +123,18 @@ pub enum BundleError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Largest manifest, signature, trust policy, schema, golden case or state file
+/// read whole (1 MiB).
+pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+
+/// Reads the file at `path`, never more than `limit` bytes.
+pub(crate) fn read_file(path: &std::path::Path, limit: usize) -> Result<Vec<u8>> {
+    andon_core::evidence::read_file_capped(path, limit).map_err(|e| match e {
+        andon_core::Error::Io { source, .. } => BundleError::Io { path: path.into(), source },
+        _ => BundleError::TooLarge { path: path.into(), limit },
+    })
 }
 
 impl BundleError {

@@ -250,8 +250,7 @@ pub fn run_component_cases(
     let mut rows = Vec::new();
     for path in cases {
         let case_err = |source| ComponentCaseError::Case { path: path.clone(), source };
-        let bytes = std::fs::read(&path)
-            .map_err(|source| andon_core::Error::Io { path: path.clone(), source })
+        let bytes = andon_core::evidence::read_file_capped(&path, andon_core::evidence::DEFAULT_MAX_EVIDENCE_BYTES)
             .map_err(case_err)?;
         let case =
             andon_core::evidence::parse_strict("golden case", &bytes, andon_core::evidence::DEFAULT_MAX_EVIDENCE_BYTES)

@@ -37,11 +37,11 @@ fn build_cmd(args: &BuildArgs) -> anyhow::Result<Exit> {
     }
     let (manifest, files) = build::build(&args.source, &build::shipped(), build::UNSIGNED_KEY_ID)?;
     build::write_dir(&files, &args.out)?;
-    println!("built bundle {} {} into {}", manifest.name, manifest.version, args.out.display());
+    outln!("built bundle {} {} into {}", manifest.name, manifest.version, args.out.display());
     for c in &manifest.components {
-        println!("  {:<30} {:<6} {}", c.id, format!("{:?}", c.role).to_lowercase(), c.sha256);
+        outln!("  {:<30} {:<6} {}", c.id, format!("{:?}", c.role).to_lowercase(), c.sha256);
     }
-    println!("  digest {}", manifest.digest());
+    outln!("  digest {}", manifest.digest());
     Ok(Exit::Ok)
 }
 
@@ -58,13 +58,13 @@ fn check_reproducible(source: &Path) -> anyhow::Result<()> {
         let (ha, hb) = (andon_core::evidence::sha256_hex(&a.component), andon_core::evidence::sha256_hex(&b.component));
         let embedded = andon_recipes::shipped(&a.id).map(|c| andon_core::evidence::sha256_hex(c.bytes));
         let same_as_embedded = embedded.as_ref().is_none_or(|e| *e == ha);
-        println!("  {:<30} {}{}", a.id, ha, if ha == hb && same_as_embedded { "  reproducible" } else { "  DIFFERS" });
+        outln!("  {:<30} {}{}", a.id, ha, if ha == hb && same_as_embedded { "  reproducible" } else { "  DIFFERS" });
         if ha != hb || !same_as_embedded {
             mismatches.push(a.id.clone());
         }
     }
     if mismatches.is_empty() {
-        println!("reproducible: two clean builds and this binary agree on every component hash");
+        outln!("reproducible: two clean builds and this binary agree on every component hash");
         Ok(())
     } else {
         bail!("not reproducible: {}", mismatches.join(", "))
@@ -79,9 +79,12 @@ fn read_signing_key(path: &Path) -> anyhow::Result<ed25519_dalek::SigningKey> {
 fn sign_cmd(args: &SignArgs) -> anyhow::Result<Exit> {
     let key = read_signing_key(&args.key)?;
     let (manifest, signature) = trust::sign_dir(&args.bundle, &key)?;
-    println!(
+    outln!(
         "signed {} {} with {} (manifest sha256 {})",
-        manifest.name, manifest.version, signature.key_id, signature.manifest_sha256
+        manifest.name,
+        manifest.version,
+        signature.key_id,
+        signature.manifest_sha256
     );
     Ok(Exit::Ok)
 }
@@ -101,15 +104,15 @@ fn verify_cmd(args: &VerifyArgs) -> anyhow::Result<Exit> {
             "signature": if signer.is_some() { "verified" } else if files.contains_key(SIGNATURE_FILE) { "present, not verified (no trust policy)" } else { "absent" },
         }))?,
         Format::Text => {
-            println!("bundle    {} {}", manifest.name, manifest.version);
-            println!("digest    {}", manifest.digest());
-            println!("files     {} listed, every sha256 matches, no unlisted file", manifest.listed_files().len());
+            outln!("bundle    {} {}", manifest.name, manifest.version);
+            outln!("digest    {}", manifest.digest());
+            outln!("files     {} listed, every sha256 matches, no unlisted file", manifest.listed_files().len());
             match signer {
-                Some(key) => println!("signature verified: signed by trusted key {key}"),
+                Some(key) => outln!("signature verified: signed by trusted key {key}"),
                 None if files.contains_key(SIGNATURE_FILE) => {
-                    println!("signature present but not verified: no trust policy given (--trust)")
+                    outln!("signature present but not verified: no trust policy given (--trust)")
                 }
-                None => println!("signature absent (unsigned bundle)"),
+                None => outln!("signature absent (unsigned bundle)"),
             }
         }
     }
@@ -124,19 +127,22 @@ fn inspect_cmd(args: &InspectArgs) -> anyhow::Result<Exit> {
         print_json(&json!({"manifest": manifest, "digest": manifest.digest()}))?;
         return Ok(Exit::Ok);
     }
-    println!(
+    outln!(
         "{} {} ({}), publisher {}",
-        manifest.name, manifest.version, manifest.wit_package, manifest.publisher_key_id
+        manifest.name,
+        manifest.version,
+        manifest.wit_package,
+        manifest.publisher_key_id
     );
-    println!("digest {}\n", manifest.digest());
-    println!("routes");
+    outln!("digest {}\n", manifest.digest());
+    outln!("routes");
     for route in &manifest.routes {
         let gates: Vec<&str> = route.gates.iter().map(|g| g.component.as_str()).collect();
-        println!("  {:<24} gates [{}] → recipe {}", route.kind, gates.join(", "), route.recipe);
+        outln!("  {:<24} gates [{}] → recipe {}", route.kind, gates.join(", "), route.recipe);
     }
-    println!("\ncomponents");
+    outln!("\ncomponents");
     for c in &manifest.components {
-        println!(
+        outln!(
             "  {:<30} {:<6} v{:<6} fuel {:>10}  mem {:>4} MiB  deadline {:>5} ms  out {:>7} B  policies {}",
             c.id,
             format!("{:?}", c.role).to_lowercase(),
@@ -147,18 +153,13 @@ fn inspect_cmd(args: &InspectArgs) -> anyhow::Result<Exit> {
             c.limits.max_output_bytes,
             c.policies.join(", ")
         );
-        println!("  {:<30} sha256 {}", "", c.sha256);
+        outln!("  {:<30} sha256 {}", "", c.sha256);
     }
-    println!("\nrecipes");
+    outln!("\nrecipes");
     for (id, spec) in &manifest.recipes {
-        println!(
-            "  {:<30} prerequisites [{}], schema {}",
-            id,
-            spec.prerequisites.join(", "),
-            spec.evidence_schema.file
-        );
+        outln!("  {:<30} prerequisites [{}], schema {}", id, spec.prerequisites.join(", "), spec.evidence_schema.file);
     }
-    println!("\n{} golden cases", manifest.golden.len());
+    outln!("\n{} golden cases", manifest.golden.len());
     Ok(Exit::Ok)
 }
 
@@ -190,7 +191,7 @@ fn test_cmd(args: &TestArgs) -> anyhow::Result<Exit> {
         )?,
         Format::Text => {
             for r in &results {
-                println!(
+                outln!(
                     "{} {:<40} {:<34} {:<8} fuel {:>9}{}",
                     if r.passed() { "ok  " } else { "FAIL" },
                     r.name,
@@ -200,7 +201,7 @@ fn test_cmd(args: &TestArgs) -> anyhow::Result<Exit> {
                     if r.failures.is_empty() { String::new() } else { format!("  ({})", r.failures.join("; ")) }
                 );
             }
-            println!(
+            outln!(
                 "\n{} golden cases: {} passed, {} failed; each run twice in fresh instances: {}",
                 results.len(),
                 results.len() - failed.len(),
@@ -220,7 +221,7 @@ fn test_cmd(args: &TestArgs) -> anyhow::Result<Exit> {
 fn pack_cmd(args: &PackArgs) -> anyhow::Result<Exit> {
     let files = load::read_files(&args.bundle)?;
     archive::write_file(&files, &args.out)?;
-    println!("packed {} files into {}", files.len(), args.out.display());
+    outln!("packed {} files into {}", files.len(), args.out.display());
     Ok(Exit::Ok)
 }
 
@@ -229,7 +230,7 @@ fn trust_cmd(args: &TrustArgs) -> anyhow::Result<Exit> {
     let names: Vec<&str> = args.bundles.iter().map(String::as_str).collect();
     let policy = TrustPolicy::single(&key, &names);
     std::fs::write(&args.out, serde_json::to_vec_pretty(&policy)?)?;
-    println!(
+    outln!(
         "trust policy {} trusts {} for {}",
         args.out.display(),
         andon_ledger::keys::ed25519_key_id(&key),

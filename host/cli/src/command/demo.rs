@@ -36,7 +36,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Exit> {
         let temp = tempfile::tempdir()?;
         let work = args.workdir.clone().unwrap_or_else(|| temp.path().to_path_buf());
         std::fs::create_dir_all(&work)?;
-        println!("\n== the standard work library, end to end (work dir {})", work.display());
+        outln!("\n== the standard work library, end to end (work dir {})", work.display());
         let generated = keys::generate(&work.join("keys"))?;
         let (_, signing) = keys::load_signing_key(&generated.signing_path)?;
         let components = build::shipped();
@@ -84,10 +84,10 @@ fn json_row(row: &ComponentCase) -> serde_json::Value {
 }
 
 fn print_table(rows: &[ComponentCase]) {
-    println!("{:<30} {:<46} {:<8} {:>9}  {:<14} detail", "component", "case", "outcome", "fuel", "sha256");
+    outln!("{:<30} {:<46} {:<8} {:>9}  {:<14} detail", "component", "case", "outcome", "fuel", "sha256");
     for row in rows {
         let mark = if row.ok { "" } else { "  <-- MISMATCH" };
-        println!(
+        outln!(
             "{:<30} {:<46} {:<8} {:>9}  {:<14} {}{mark}",
             row.component,
             row.case,
@@ -97,23 +97,17 @@ fn print_table(rows: &[ComponentCase]) {
             detail(&row.decision),
         );
     }
-    println!("\n{} golden cases, each run twice in fresh instances: identical bytes and fuel.", rows.len());
+    outln!("\n{} golden cases, each run twice in fresh instances: identical bytes and fuel.", rows.len());
 }
 
 fn print_flow(report: &DemoReport) {
-    println!(
-        "bundle {} {} signed by {}, digest {}",
-        report.bundle,
-        report.version,
-        report.signer,
-        &report.digest[..16]
-    );
+    outln!("bundle {} {} signed by {}, digest {}", report.bundle, report.version, report.signer, &report.digest[..16]);
     for row in &report.scenarios {
-        println!("{:<16} {:<48} {:<8} {}", row.incident_id, row.scenario, row.status, row.detail);
+        outln!("{:<16} {:<48} {:<8} {}", row.incident_id, row.scenario, row.status, row.detail);
     }
-    println!("ledger: {} receipts, checkpoint signed at seq {}", report.receipts, report.checkpoint_seq);
+    outln!("ledger: {} receipts, checkpoint signed at seq {}", report.receipts, report.checkpoint_seq);
     if let Some(export) = &report.export {
-        println!(
+        outln!(
             "exported {} ({} files) and audited it offline: {} receipts, {} replayed byte for byte: {}",
             export.incident_id,
             export.files,

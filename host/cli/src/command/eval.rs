@@ -1,5 +1,6 @@
 //! `andon eval`: one component, one evidence document.
 
+use andon_core::MAX_COMPONENT_BYTES;
 use andon_core::evidence::{self, DEFAULT_MAX_EVIDENCE_BYTES};
 use andon_core::{AndonEngine, Decision, GuestRequest, Incident, Limits, LoadedComponent};
 use serde_json::json;
@@ -10,12 +11,16 @@ use crate::cli::eval::EvalArgs;
 use crate::exit::Exit;
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<Exit> {
-    let bytes = read_input(&args.component)?;
-    let evidence_bytes = read_input(&args.evidence)?;
+    let bytes = read_input(&args.component, MAX_COMPONENT_BYTES)?;
+    let evidence_bytes = read_input(&args.evidence, DEFAULT_MAX_EVIDENCE_BYTES)?;
     let incident = Incident::from_bytes(&evidence_bytes, DEFAULT_MAX_EVIDENCE_BYTES)?;
     let mut request = GuestRequest::from_incident(&incident);
     if let Some(path) = &args.settings {
-        let settings = evidence::parse_strict("settings", &read_input(path)?, DEFAULT_MAX_EVIDENCE_BYTES)?;
+        let settings = evidence::parse_strict(
+            "settings",
+            &read_input(path, DEFAULT_MAX_EVIDENCE_BYTES)?,
+            DEFAULT_MAX_EVIDENCE_BYTES,
+        )?;
         request = request.with_settings(&settings);
     }
     if let Some(ledger) = &args.ledger {
@@ -57,39 +62,39 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Exit> {
 }
 
 fn print_text(path: &str, incident: &Incident, decision: &Decision, evaluation: &andon_core::Evaluation) {
-    println!("component  {path}");
-    println!("sha256     {}", evaluation.component_sha256);
-    println!(
+    outln!("component  {path}");
+    outln!("sha256     {}", evaluation.component_sha256);
+    outln!(
         "incident   {} ({}, {})",
         incident.envelope.incident_id,
         incident.envelope.kind,
         incident.envelope.severity.as_str()
     );
-    println!("evidence   sha256 {}", incident.sha256);
-    println!("outcome    {}", decision.outcome());
+    outln!("evidence   sha256 {}", incident.sha256);
+    outln!("outcome    {}", decision.outcome());
     match decision {
         Decision::Pass { .. } => {}
         Decision::Plan { plan } => {
-            println!("recipe     {}", plan.recipe_id);
+            outln!("recipe     {}", plan.recipe_id);
             for (i, step) in plan.steps.iter().enumerate() {
                 let params: Vec<String> = step.parameters.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
-                println!("  step {}: {} {}", i + 1, step.action, params.join(" "));
+                outln!("  step {}: {} {}", i + 1, step.action, params.join(" "));
             }
         }
         Decision::Refused { refusal } => {
-            println!("reason     {}", refusal.reason);
+            outln!("reason     {}", refusal.reason);
             for m in &refusal.missing {
-                println!("missing    {} ({})", m.name, m.status);
+                outln!("missing    {} ({})", m.name, m.status);
             }
-            println!("next step  {}", refusal.next_lawful_step);
-            println!("policy     {}", refusal.policy_reference);
+            outln!("next step  {}", refusal.next_lawful_step);
+            outln!("policy     {}", refusal.policy_reference);
         }
     }
     for check in decision.checks() {
-        println!("  [{}] {}: {}", if check.passed { "pass" } else { "FAIL" }, check.name, check.detail);
+        outln!("  [{}] {}: {}", if check.passed { "pass" } else { "FAIL" }, check.name, check.detail);
     }
-    println!("fuel       {}", evaluation.fuel_consumed);
-    println!("output     sha256 {}", evaluation.output_sha256);
+    outln!("fuel       {}", evaluation.fuel_consumed);
+    outln!("output     sha256 {}", evaluation.output_sha256);
 }
 
 /// `andon eval --ledger`: the evaluation always ends in a receipt (a guest fault in
@@ -150,19 +155,19 @@ fn record(
             },
         }))?,
         Format::Text => {
-            println!("component  {} ({})", args.component.display(), run.sha256);
-            println!("incident   {}", incident.envelope.incident_id);
-            println!("outcome    {}", recorded.decision.outcome());
+            outln!("component  {} ({})", args.component.display(), run.sha256);
+            outln!("incident   {}", incident.envelope.incident_id);
+            outln!("outcome    {}", recorded.decision.outcome());
             if let Some(refusal) = recorded.decision.refusal() {
-                println!("reason     {}", refusal.reason);
-                println!("next step  {}", refusal.next_lawful_step);
-                println!("policy     {}", refusal.policy_reference);
+                outln!("reason     {}", refusal.reason);
+                outln!("next step  {}", refusal.next_lawful_step);
+                outln!("policy     {}", refusal.policy_reference);
             }
             if let Some(fault) = &recorded.fault {
-                println!("fault      {}: {}", fault.class, fault.message);
+                outln!("fault      {}: {}", fault.class, fault.message);
             }
-            println!("fuel       {}", run.fuel_consumed);
-            println!("receipt    seq {} hash {}", appended.seq, appended.hash);
+            outln!("fuel       {}", run.fuel_consumed);
+            outln!("receipt    seq {} hash {}", appended.seq, appended.hash);
         }
     }
     Ok(match (&recorded.fault, &recorded.decision) {

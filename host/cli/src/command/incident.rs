@@ -35,7 +35,7 @@ fn open_ledger(host: &HostArgs) -> anyhow::Result<Ledger> {
 }
 
 fn submit(args: &SubmitArgs) -> anyhow::Result<Exit> {
-    let bytes = read_input(&args.evidence)?;
+    let bytes = read_input(&args.evidence, andon_core::evidence::DEFAULT_MAX_EVIDENCE_BYTES)?;
     let trust = args.trust.as_deref().map(TrustPolicy::load).transpose()?;
     let engine = AndonEngine::new()?;
     let bundle = Bundle::load_for_ledger(&engine, &args.bundle, trust.as_ref(), &args.host.ledger)?;
@@ -53,21 +53,21 @@ fn submit(args: &SubmitArgs) -> anyhow::Result<Exit> {
             "redactions": submitted.redactions,
         }))?,
         Format::Text => {
-            println!("incident  {} → {}", submitted.incident_id, submitted.status);
+            outln!("incident  {} → {}", submitted.incident_id, submitted.status);
             match &submitted.outcome.decision {
                 andon_core::Decision::Plan { plan } => {
                     for (i, s) in plan.steps.iter().enumerate() {
-                        println!("  step {}: {}", i + 1, s.action);
+                        outln!("  step {}: {}", i + 1, s.action);
                     }
                 }
                 andon_core::Decision::Refused { refusal } => {
-                    println!("  reason    {}", refusal.reason);
-                    println!("  next step {}", refusal.next_lawful_step);
+                    outln!("  reason    {}", refusal.reason);
+                    outln!("  next step {}", refusal.next_lawful_step);
                 }
                 _ => {}
             }
             for r in &submitted.receipts {
-                println!("  receipt seq {} {}", r.seq, r.hash);
+                outln!("  receipt seq {} {}", r.seq, r.hash);
             }
         }
     }
@@ -81,14 +81,14 @@ fn outcome(args: &OutcomeArgs) -> anyhow::Result<Exit> {
         StatusArg::Failed => ExecutionStatus::Failed,
     };
     let appended = incident::record_outcome(&mut ledger, &args.id, status, &args.note)?;
-    println!("incident {} outcome recorded: receipt seq {} {}", args.id, appended.seq, appended.hash);
+    outln!("incident {} outcome recorded: receipt seq {} {}", args.id, appended.seq, appended.hash);
     Ok(Exit::Ok)
 }
 
 fn close(args: &CloseArgs) -> anyhow::Result<Exit> {
     let mut ledger = open_ledger(&args.host)?;
     let appended = incident::close(&mut ledger, &args.id, &args.feedback)?;
-    println!("incident {} closed: receipt seq {} {}", args.id, appended.seq, appended.hash);
+    outln!("incident {} closed: receipt seq {} {}", args.id, appended.seq, appended.hash);
     Ok(Exit::Ok)
 }
 
@@ -103,7 +103,7 @@ fn show(args: &ShowArgs) -> anyhow::Result<Exit> {
     let documents = outputs::documents(&receipts, &history);
     if let Some(name) = &args.output {
         let (_, bytes) = documents.iter().find(|(n, _)| n == name).with_context(|| format!("no output `{name}`"))?;
-        print!("{}", String::from_utf8_lossy(bytes));
+        out!("{}", String::from_utf8_lossy(bytes));
         return Ok(Exit::Ok);
     }
     print_json(
@@ -115,7 +115,7 @@ fn show(args: &ShowArgs) -> anyhow::Result<Exit> {
 pub fn export_cmd(args: &ExportArgs) -> anyhow::Result<Exit> {
     let (_, signing) = keys::load_signing_key(&args.host.keys.join(keys::SIGNING_FILE))?;
     let written = export::write(&args.host.ledger, &args.id, &signing, &args.out)?;
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&json!({
             "path": args.out.display().to_string(),
@@ -134,22 +134,22 @@ pub fn audit_cmd(args: &AuditArgs) -> anyhow::Result<Exit> {
     match args.format {
         Format::Json => print_json(&report)?,
         Format::Text => {
-            println!("incident   {}", report.incident_id.as_deref().unwrap_or("?"));
-            println!("receipts   {} verified", report.receipts);
-            println!("replayed   {} receipts re-executed and matched", report.replayed_runs);
-            println!("signed by  {}", report.signed_by.as_deref().unwrap_or("?"));
+            outln!("incident   {}", report.incident_id.as_deref().unwrap_or("?"));
+            outln!("receipts   {} verified", report.receipts);
+            outln!("replayed   {} receipts re-executed and matched", report.replayed_runs);
+            outln!("signed by  {}", report.signed_by.as_deref().unwrap_or("?"));
             if report.evaluation_mode {
-                println!("mode       evaluation (advisory only)");
+                outln!("mode       evaluation (advisory only)");
             }
             for f in &report.findings {
-                println!(
+                outln!(
                     "{}  {}: {}",
                     if f.problem.starts_with("note:") { "note" } else { "FAIL" },
                     f.location,
                     f.problem
                 );
             }
-            println!(
+            outln!(
                 "verdict    {}",
                 if report.ok {
                     "PASS: the evidence bundle verifies and every decision replays byte for byte"
@@ -173,7 +173,7 @@ pub fn report_cmd(args: &crate::cli::incident::ReportArgs) -> anyhow::Result<Exi
     let report = andon_work::report::build(&receipts, args.since.as_deref());
     match args.format {
         Format::Json => print_json(&report)?,
-        Format::Text => print!("{}", andon_work::report::table(&report)),
+        Format::Text => out!("{}", andon_work::report::table(&report)),
     }
     Ok(Exit::Ok)
 }

@@ -1,5 +1,6 @@
 //! `andon inspect`: hash, world, imports and exports of a component.
 
+use andon_core::MAX_COMPONENT_BYTES;
 use andon_core::{AndonEngine, LoadedComponent, component};
 use serde_json::json;
 
@@ -9,7 +10,7 @@ use crate::cli::inspect::InspectArgs;
 use crate::exit::Exit;
 
 pub fn run(args: &InspectArgs) -> anyhow::Result<Exit> {
-    let bytes = read_input(&args.component)?;
+    let bytes = read_input(&args.component, MAX_COMPONENT_BYTES)?;
     let engine = AndonEngine::with_options(&andon_core::EngineOptions { pooling: false, ..Default::default() })?;
     let info = component::inspect(&engine, &bytes)?;
     // Say whether the host would load it, and why not.
@@ -30,15 +31,12 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Exit> {
             "refusal": verdict,
         }))?,
         Format::Text => {
-            println!("path     {}", args.component.display());
-            println!("sha256   {}", info.sha256);
-            println!("size     {} bytes", info.size);
-            println!("world    {}", info.world.as_deref().unwrap_or("(none)"));
-            println!(
-                "imports  {}",
-                if info.imports.is_empty() { "(none)".to_string() } else { info.imports.join(", ") }
-            );
-            println!(
+            outln!("path     {}", args.component.display());
+            outln!("sha256   {}", info.sha256);
+            outln!("size     {} bytes", info.size);
+            outln!("world    {}", info.world.as_deref().unwrap_or("(none)"));
+            outln!("imports  {}", if info.imports.is_empty() { "(none)".to_string() } else { info.imports.join(", ") });
+            outln!(
                 "types    {}",
                 if info.type_imports.is_empty() {
                     "(none)".to_string()
@@ -46,9 +44,9 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Exit> {
                     info.type_imports.join(", ") + " (type-only)"
                 }
             );
-            println!("exports  {}", info.exports.join(", "));
+            outln!("exports  {}", info.exports.join(", "));
             if let Some(reason) = &verdict {
-                println!("refused  {reason}");
+                outln!("refused  {reason}");
             }
         }
     }

@@ -14,9 +14,9 @@ pub fn run(args: &KeysArgs) -> anyhow::Result<Exit> {
             match args.format {
                 Format::Json => print_json(&generated)?,
                 Format::Text => {
-                    println!("hmac key     {} ({})", generated.hmac_key_id, generated.hmac_path.display());
-                    println!("ed25519 key  {} ({})", generated.ed25519_key_id, generated.signing_path.display());
-                    println!("public key   {}", generated.public_path.display());
+                    outln!("hmac key     {} ({})", generated.hmac_key_id, generated.hmac_path.display());
+                    outln!("ed25519 key  {} ({})", generated.ed25519_key_id, generated.signing_path.display());
+                    outln!("public key   {}", generated.public_path.display());
                 }
             }
             Ok(Exit::Ok)

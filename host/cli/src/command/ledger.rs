@@ -1,7 +1,5 @@
 //! `andon ledger checkpoint`.
 
-use std::io::Write as _;
-
 use andon_ledger::keys;
 use andon_ledger::ledger::{Ledger, Options};
 
@@ -23,12 +21,12 @@ fn checkpoint(args: &CheckpointArgs) -> anyhow::Result<Exit> {
     let checkpoint = ledger.checkpoint()?;
     match args.format {
         // The canonical line, ready to be kept as a held checkpoint.
-        Format::Json => std::io::stdout().write_all(&checkpoint.to_line())?,
+        Format::Json => crate::output::write_bytes(&checkpoint.to_line()),
         Format::Text => {
-            println!("seq        {}", checkpoint.seq);
-            println!("head hash  {}", checkpoint.head_hash);
-            println!("key id     {}", checkpoint.key_id);
-            println!("signature  {}", checkpoint.signature);
+            outln!("seq        {}", checkpoint.seq);
+            outln!("head hash  {}", checkpoint.head_hash);
+            outln!("key id     {}", checkpoint.key_id);
+            outln!("signature  {}", checkpoint.signature);
         }
     }
     Ok(Exit::Ok)

@@ -26,20 +26,20 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Exit> {
                     Status::Skipped => "skipped",
                 };
                 let incident = receipt.incident_id.as_deref().unwrap_or("-");
-                println!("seq {:>6}  {status:<8}  {:<15} {incident}", receipt.seq, receipt.kind);
+                outln!("seq {:>6}  {status:<8}  {:<15} {incident}", receipt.seq, receipt.kind);
                 for m in &receipt.mismatches {
-                    println!(
-                        "            {}: {} (recorded {}, replayed {})",
-                        m.what, m.message, m.recorded, m.replayed
-                    );
+                    outln!("            {}: {} (recorded {}, replayed {})", m.what, m.message, m.recorded, m.replayed);
                 }
                 for note in &receipt.notes {
-                    println!("            note: {note}");
+                    outln!("            note: {note}");
                 }
             }
-            println!(
+            outln!(
                 "{} selected: {} matched, {} mismatched, {} skipped",
-                report.selected, report.matched, report.mismatched, report.skipped
+                report.selected,
+                report.matched,
+                report.mismatched,
+                report.skipped
             );
         }
     }

@@ -18,7 +18,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let public_key = args.public_key.as_deref().map(keys::load_verifying_key).transpose()?;
     let mut held = Vec::new();
     for path in &args.checkpoint {
-        let bytes = std::fs::read(path).map_err(|source| andon_core::Error::Io { path: path.clone(), source })?;
+        let bytes = andon_core::evidence::read_file_capped(path, 64 << 10)?;
         held.push(Checkpoint::parse(&bytes).with_context(|| format!("held checkpoint {}", path.display()))?);
     }
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
@@ -36,24 +36,24 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
         Format::Json => print_json(&report)?,
         Format::Text => {
             if report.ok {
-                println!("ok         {} receipts, {} bytes", report.receipts, report.bytes);
+                outln!("ok         {} receipts, {} bytes", report.receipts, report.bytes);
             } else {
-                println!("FAILED     first bad seq {}", report.first_bad_seq.map_or("-".into(), |s| s.to_string()));
+                outln!("FAILED     first bad seq {}", report.first_bad_seq.map_or("-".into(), |s| s.to_string()));
             }
-            println!("head       seq {} hash {}", report.head_seq, report.head_hash);
-            println!("macs       {}", if report.macs_checked { "checked" } else { "not checked (no --key)" });
-            println!(
+            outln!("head       seq {} hash {}", report.head_seq, report.head_hash);
+            outln!("macs       {}", if report.macs_checked { "checked" } else { "not checked (no --key)" });
+            outln!(
                 "checkpoints {} in ledger, {} held, signatures {}",
                 report.ledger_checkpoints,
                 report.held_checkpoints,
                 if report.checkpoint_signatures_checked { "checked" } else { "not checked (no --public-key)" }
             );
             if report.writer_active {
-                println!("writer     active ({} bytes in flight ignored)", report.in_flight_bytes);
+                outln!("writer     active ({} bytes in flight ignored)", report.in_flight_bytes);
             }
             for problem in &report.problems {
                 let line = problem.line.map_or(String::new(), |l| format!(" line {l}"));
-                println!("problem    seq {}{line}: {:?}: {}", problem.seq, problem.kind, problem.message);
+                outln!("problem    seq {}{line}: {:?}: {}", problem.seq, problem.kind, problem.message);
             }
         }
     }

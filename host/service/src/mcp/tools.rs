@@ -30,7 +30,7 @@ pub enum Fail {
 
 impl From<ServiceError> for Fail {
     fn from(e: ServiceError) -> Fail {
-        Fail::Tool(e.to_string())
+        Fail::Tool(andon_core::errors::chain(&e))
     }
 }
 

@@ -75,7 +75,7 @@ pub fn shipped() -> Vec<BuiltComponent<'static>> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| BundleError::io(path, e))
+    super::read_file(path, andon_core::MAX_COMPONENT_BYTES)
 }
 
 fn json_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {

@@ -61,7 +61,7 @@ pub fn sign_files(files: &mut super::archive::BundleFiles, key: &SigningKey) -> 
 pub fn sign_dir(dir: &Path, key: &SigningKey) -> Result<(Manifest, BundleSignature)> {
     use super::manifest::{MANIFEST_FILE, SIGNATURE_FILE};
     let path = dir.join(MANIFEST_FILE);
-    let bytes = std::fs::read(&path).map_err(|e| BundleError::io(&path, e))?;
+    let bytes = super::read_file(&path, super::MAX_DOCUMENT_BYTES)?;
     let mut files = super::archive::BundleFiles::from([(MANIFEST_FILE.to_string(), bytes)]);
     let signed = sign_files(&mut files, key)?;
     for name in [MANIFEST_FILE, SIGNATURE_FILE] {
@@ -156,7 +156,7 @@ impl TrustPolicy {
     /// # Errors
     /// [`BundleError::Policy`] or [`BundleError::Io`].
     pub fn load(path: &Path) -> Result<TrustPolicy> {
-        let bytes = std::fs::read(path).map_err(|e| BundleError::io(path, e))?;
+        let bytes = super::read_file(path, super::MAX_DOCUMENT_BYTES)?;
         let file = path.display().to_string();
         let value = parse_strict("trust policy", &bytes, 1 << 20)
             .map_err(|e| BundleError::Policy { file: file.clone(), reason: e.to_string() })?;
@@ -231,15 +231,15 @@ impl VersionGuard {
     /// # Errors
     /// [`BundleError::Io`] or [`BundleError::Policy`] when it is unreadable.
     pub fn open(path: &Path) -> Result<VersionGuard> {
-        let loaded = match std::fs::read(path) {
+        let loaded = match super::read_file(path, super::MAX_DOCUMENT_BYTES) {
             Ok(bytes) => {
                 let value = parse_strict("bundle version state", &bytes, 1 << 20)
                     .map_err(|e| BundleError::Policy { file: path.display().to_string(), reason: e.to_string() })?;
                 serde_json::from_value(value)
                     .map_err(|e| BundleError::Policy { file: path.display().to_string(), reason: e.to_string() })?
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(BundleError::io(path, e)),
+            Err(BundleError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(e),
         };
         Ok(VersionGuard { path: path.to_path_buf(), loaded })
     }
