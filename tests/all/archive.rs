@@ -399,3 +399,30 @@ fn directory_reader_applies_the_caps() {
     let err = read_dir_files(&dir, &limits).unwrap_err();
     assert!(matches!(err, ArchiveError::TotalTooLarge { limit: 2000 }), "{err:?}");
 }
+
+/// `andon audit` of an unsafe evidence bundle: every archive problem is an audit
+/// failure (exit 24, docs/incidents.md), naming the entry, never an internal error.
+#[rstest]
+#[case::parent_traversal(targz(|b| file(b, "../evil.json", b"{}")), "../evil.json")]
+#[case::symlink(targz(|b| {
+    let mut header = raw_header(b"narrative.md", EntryType::Symlink, 0);
+    header.set_link_name("/etc/passwd").unwrap();
+    header.set_cksum();
+    b.append(&header, io::empty()).unwrap();
+}), "narrative.md")]
+#[case::duplicate(targz(|b| { file(b, "evidence.json", b"{}"); file(b, "evidence.json", b"{}"); }), "evidence.json")]
+#[case::pax_traversal(targz(|b| {
+    b.append_pax_extensions([("path", &b"../../etc/cron.d/evil"[..])]).unwrap();
+    file(b, "innocent.json", b"{}");
+}), "../../etc/cron.d/evil")]
+#[case::not_gzip(b"this is not a gzip stream".to_vec(), "corrupt")]
+#[case::truncated({ let mut a = targz(|b| file(b, "evidence.json", &[b'x'; 4096])); a.truncate(a.len() / 2); a }, "corrupt")]
+fn audit_of_an_unsafe_evidence_bundle_exits_24_naming_the_problem(#[case] archive: Vec<u8>, #[case] named: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evidence-bundle.tar.gz");
+    std::fs::write(&path, archive).unwrap();
+    let out = crate::support::andon().arg("audit").arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(24), "{stderr}");
+    assert!(stderr.contains(named), "{stderr}");
+}

@@ -15,6 +15,7 @@ mod incident;
 mod intake;
 mod jcs;
 mod ledger;
+mod limits;
 mod mcp_http;
 mod mcp_stdio;
 mod receipts;

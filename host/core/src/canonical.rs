@@ -330,3 +330,22 @@ pub fn null_or<T>(out: &mut Vec<u8>, value: Option<&T>, write: impl FnOnce(&mut 
         None => out.extend_from_slice(b"null"),
     }
 }
+
+// The decision's canonical form lives here, beside the writer, so `decision` is
+// plain data that imports nothing of this module.
+impl Decision {
+    /// The RFC 8785 bytes of this decision (the output whose hash receipts carry),
+    /// written by [`write_decision`]. A test checks the result
+    /// against the general canonicalizer for every golden case.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        write_decision(&mut out, self);
+        out
+    }
+
+    /// The one decision hash: lowercase hex SHA-256 of [`Decision::canonical_bytes`]
+    /// (a receipt's `decision_sha256`, a run's `output_sha256`).
+    pub fn sha256(&self) -> String {
+        crate::evidence::sha256_hex(&self.canonical_bytes())
+    }
+}

@@ -135,20 +135,3 @@ impl Decision {
         }
     }
 }
-
-impl Decision {
-    /// The RFC 8785 bytes of this decision (the output whose hash receipts carry),
-    /// written by [`crate::canonical::write_decision`]. A test checks the result
-    /// against the general canonicalizer for every golden case.
-    pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(512);
-        crate::canonical::write_decision(&mut out, self);
-        out
-    }
-
-    /// The one decision hash: lowercase hex SHA-256 of [`Decision::canonical_bytes`]
-    /// (a receipt's `decision_sha256`, a run's `output_sha256`).
-    pub fn sha256(&self) -> String {
-        crate::evidence::sha256_hex(&self.canonical_bytes())
-    }
-}

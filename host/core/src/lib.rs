@@ -47,7 +47,7 @@ pub mod errors;
 #[cfg(feature = "engine")]
 pub mod eval;
 pub mod evidence;
-mod limits;
+pub mod limits;
 pub mod record;
 pub mod redact;
 pub mod refusal;

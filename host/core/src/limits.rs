@@ -25,3 +25,12 @@ impl Default for Limits {
 /// Largest component the host reads, in bytes (64 MiB, the archive reader's cap on
 /// one entry too).
 pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
+
+/// Most memories one component instance may have.
+pub const MAX_MEMORIES: usize = 4;
+/// Most tables one component instance may have.
+pub const MAX_TABLES: usize = 16;
+/// Most core instances one component may create.
+pub const MAX_INSTANCES: usize = 16;
+/// Most elements one table may grow to.
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;

@@ -28,6 +28,8 @@ use andon_core::evidence::canonical_bytes_of;
 
 /// Format tag of checkpoints.
 pub const FORMAT: &str = "andon.checkpoint/1";
+/// Most bytes of a held checkpoint file read (`andon verify --checkpoint`).
+pub const MAX_CHECKPOINT_BYTES: usize = 64 << 10;
 
 /// Why a checkpoint is not acceptable.
 #[derive(Debug, thiserror::Error)]

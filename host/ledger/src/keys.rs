@@ -49,6 +49,9 @@ use andon_core::evidence::sha256_hex;
 /// HMAC-SHA256 as used for receipts.
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
+/// Most bytes of a key file read (key files are tiny; a wrong path, a device or a
+/// huge file, stays harmless).
+pub const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
 /// File name of the HMAC key written by [`generate`].
 pub const HMAC_FILE: &str = "hmac.key";
 /// File name of the Ed25519 secret key written by [`generate`].
@@ -292,7 +295,7 @@ fn read_key_file(path: &Path, secret: bool) -> Result<Zeroizing<Vec<u8>>> {
     }
     let mut bytes = Zeroizing::new(Vec::new());
     // Key files are tiny; the cap keeps a wrong path (a device, a huge file) harmless.
-    (&file).take(64 << 10).read_to_end(&mut bytes).map_err(io)?;
+    (&file).take(MAX_KEY_FILE_BYTES).read_to_end(&mut bytes).map_err(io)?;
     Ok(bytes)
 }
 

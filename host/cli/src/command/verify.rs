@@ -18,7 +18,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let public_key = args.public_key.as_deref().map(keys::load_verifying_key).transpose()?;
     let mut held = Vec::new();
     for path in &args.checkpoint {
-        let bytes = andon_core::evidence::read_file_capped(path, 64 << 10)?;
+        let bytes = andon_core::evidence::read_file_capped(path, andon_ledger::checkpoint::MAX_CHECKPOINT_BYTES)?;
         held.push(Checkpoint::parse(&bytes).with_context(|| format!("held checkpoint {}", path.display()))?);
     }
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
