@@ -14,6 +14,11 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
+    // rustup installs nothing by itself where RUSTUP_AUTO_INSTALL=0: add the target
+    // here, and say so in the build output.
+    if andon_guest_build::ensure_wasm_target().unwrap_or_else(|e| panic!("{e}")) {
+        println!("cargo:warning=installed the {} target for the guest build", andon_guest_build::WASM_TARGET);
+    }
     let guests = andon_guest_build::discover(&root);
     let built =
         andon_guest_build::build(&root, &out_dir.join("guest-target"), &guests).unwrap_or_else(|e| panic!("{e}"));

@@ -141,7 +141,7 @@ pub fn build(root: &Path, target_dir: &Path, guests: &[Guest]) -> Result<Vec<Bui
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// Makes sure the active toolchain has the [`WASM_TARGET`] standard library,
-/// installing it with `rustup target add` when it is missing.
+/// installing it with `rustup target add` when it is missing; says whether it did.
 ///
 /// `rust-toolchain.toml` names the target, but rustup installs nothing by itself
 /// where `RUSTUP_AUTO_INSTALL=0`, so a fresh machine would otherwise fail deep inside
@@ -150,7 +150,7 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// # Errors
 /// One line naming the toolchain and the command to run by hand, when the sysroot
 /// cannot be found or `rustup target add` fails.
-pub fn ensure_wasm_target() -> Result<(), String> {
+pub fn ensure_wasm_target() -> Result<bool, String> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let sysroot = Command::new(&rustc)
         .args(["--print", "sysroot"])
@@ -162,7 +162,7 @@ pub fn ensure_wasm_target() -> Result<(), String> {
     let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
     let target_lib = sysroot.join("lib/rustlib").join(WASM_TARGET).join("lib");
     if has_std(&target_lib) {
-        return Ok(());
+        return Ok(false);
     }
     // Name the toolchain by its sysroot folder (what rustup calls it), so the target is
     // added to the toolchain that is building, not to rustup's default.
@@ -182,7 +182,7 @@ pub fn ensure_wasm_target() -> Result<(), String> {
     if !status.success() || !has_std(&target_lib) {
         return Err(format!("the {WASM_TARGET} target is missing and `rustup target add` failed ({status}): {manual}"));
     }
-    Ok(())
+    Ok(true)
 }
 
 fn has_std(target_lib: &Path) -> bool {
