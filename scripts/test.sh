@@ -12,6 +12,17 @@ cd "$(dirname "$0")/.."
 toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
 rustup component add --toolchain "$toolchain" rustfmt clippy >/dev/null
 rustup target add --toolchain "$toolchain" wasm32-unknown-unknown >/dev/null
+# The independent log verifier (tests/go/verify, run by tests/all/tlog.rs) needs Go and
+# golang.org/x/mod from Debian; install them when missing (the package lists are
+# refreshed only when the first attempt fails).
+if ! command -v go >/dev/null 2>&1 || [ ! -f /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog/tlog.go ]; then
+    go_packages=(golang-go golang-golang-x-mod-dev)
+    as_root=()
+    [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+    "${as_root[@]}" apt-get install -y --no-install-recommends "${go_packages[@]}" >/dev/null 2>&1 \
+        || { "${as_root[@]}" apt-get update >/dev/null \
+            && "${as_root[@]}" apt-get install -y --no-install-recommends "${go_packages[@]}" >/dev/null; }
+fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -24,3 +24,4 @@ mod rollback;
 mod service;
 mod support;
 mod tamper;
+mod tlog;

@@ -27,7 +27,9 @@
 pub mod checkpoint;
 pub mod keys;
 pub mod ledger;
+pub mod note;
 pub mod receipt;
 pub mod store;
+pub mod tlog;
 
 pub use ledger::Ledger;
