@@ -168,7 +168,7 @@ fn altering_any_byte_of_an_export_makes_the_audit_fail_and_say_where() {
     .unwrap();
     let component = files.keys().find(|k| k.starts_with("components/")).unwrap().clone();
     for (target, needle) in [
-        ("receipt-chain.json".to_string(), "receipt-chain.json"),
+        ("receipt-chain.jsonl".to_string(), "receipt-chain.jsonl"),
         (component.clone(), component.as_str()),
         ("evidence.json".to_string(), "evidence.json"),
         ("narrative.md".to_string(), "narrative.md"),

@@ -12,6 +12,7 @@ mod golden_ledger;
 mod hostile;
 mod hostile_input;
 mod incident;
+mod integrity;
 mod intake;
 mod jcs;
 mod ledger;

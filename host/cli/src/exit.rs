@@ -47,8 +47,9 @@ pub enum Exit {
     VerifyFailed = 20,
     /// 21: `andon replay` found a mismatch.
     ReplayMismatch = 21,
-    /// 22: the ledger is damaged other than by a torn tail (or a failed write could
-    /// not be undone) and refuses to be written to.
+    /// 22: the ledger is damaged other than by a torn tail, or a checkpoint covers
+    /// the damage (or a failed write could not be undone): it refuses to be written
+    /// to, and nothing is read or exported past the damage.
     LedgerDamaged = 22,
     /// 23: another writer holds the ledger lock.
     LedgerBusy = 23,
@@ -140,7 +141,11 @@ fn of_ledger(error: &ledger::LedgerError) -> Exit {
     match error {
         E::Io { .. } | E::NotALedger { .. } => Exit::Io,
         E::Busy { .. } => Exit::LedgerBusy,
-        E::Damaged { .. } | E::Poisoned { .. } => Exit::LedgerDamaged,
+        E::Damaged { .. } | E::DamagedUnderCheckpoint { .. } | E::Unreadable { .. } | E::Poisoned { .. } => {
+            Exit::LedgerDamaged
+        }
+        // The seq an operator gave does not name the damage: nothing was cut.
+        E::CutRefused { .. } => Exit::BadInput,
         E::Receipt(inner) => of_receipt(inner),
         E::Store(inner) => of_store(inner),
         E::Checkpoint(inner) => of_checkpoint(inner),
@@ -225,6 +230,8 @@ fn of_export(error: &ExportError) -> Exit {
         ExportError::Archive(_) => Exit::AuditFailed,
         ExportError::Store(inner) => of_store(inner),
         ExportError::Ledger(inner) => of_ledger(inner),
+        // Nothing damaged is exported.
+        ExportError::Inconsistent { .. } => Exit::LedgerDamaged,
         ExportError::MissingComponent(_) | ExportError::Io { .. } => Exit::Io,
     }
 }

@@ -18,9 +18,17 @@
 //!
 //! Recovery: opening for writing scans the whole file. A torn tail (the bytes after
 //! the last whole, self-consistent receipt, when no later self-consistent receipt
-//! exists) is cut, the cut is fsynced, and a `ledger_repaired` receipt recording the
-//! cut is appended. Damage followed by a self-consistent receipt is not a crash
-//! artifact: opening refuses with [`LedgerError::Damaged`], naming the seq.
+//! exists) is cut, and a `ledger_repaired` receipt recording the cut is appended.
+//! Damage followed by a self-consistent receipt is not a crash artifact: opening
+//! refuses with [`LedgerError::Damaged`], naming the seq. A receipt that a signed
+//! checkpoint covers was acknowledged, so it is never cut automatically either:
+//! opening refuses with [`LedgerError::DamagedUnderCheckpoint`], and only the
+//! operator's explicit [`Ledger::open_cutting_checkpointed`] cuts it, with a receipt
+//! saying so.
+//!
+//! Readers ([`all_receipts`], [`receipts_of`], [`receipt()`], [`each_receipt`]) check
+//! every line they read as `verify` does (without MACs) and refuse a damaged one
+//! with [`LedgerError::Unreadable`], naming its seq and line.
 //!
 //! # Example
 //!
@@ -47,15 +55,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod checkpoints;
 pub mod group;
 mod read;
+mod repair;
 pub mod scan;
+mod strict;
 pub mod verify;
 
-pub use read::{all_receipts, receipt, receipts_of};
+pub use checkpoints::SUPERSEDED_FILE;
+pub use read::{all_receipts, each_receipt, live_checkpoints, receipt, receipts_of, record_checkpoint};
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{Read as _, Seek as _, Write as _};
+use std::io::Read as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
@@ -65,9 +77,8 @@ use ed25519_dalek::SigningKey;
 
 use crate::checkpoint::Checkpoint;
 use crate::keys::HmacKey;
-use crate::receipt::{self, Body, Draft, Kind, Links, Repair};
+use crate::receipt::{self, Body, Draft, Links, Repair};
 use crate::store::{self, ComponentStore, sync_dir};
-use andon_core::evidence::sha256_hex;
 use scan::{Chain, ProblemKind, ScanOptions};
 
 /// Receipt file name.
@@ -125,6 +136,48 @@ pub enum LedgerError {
         kind: ProblemKind,
         /// Details.
         message: String,
+    },
+    /// Damage at or below the seq a signed checkpoint covers: those receipts were
+    /// acknowledged, so they are never cut automatically.
+    #[error("ledger {} is damaged at seq {seq} (line {line}): {kind:?}: {message}; checkpoint seq {checkpoint_seq} covers it, so it is never cut automatically (run `andon verify`; to cut it anyway, with a receipt saying so: `andon ledger repair {} --key … --signing-key … --cut-checkpointed-from {seq}`)", path.display(), path.display())]
+    DamagedUnderCheckpoint {
+        /// The ledger directory.
+        path: PathBuf,
+        /// The seq of the first damaged or missing receipt.
+        seq: u64,
+        /// Its line number.
+        line: u64,
+        /// What is wrong.
+        kind: ProblemKind,
+        /// Details.
+        message: String,
+        /// The highest seq a signed checkpoint covers.
+        checkpoint_seq: u64,
+    },
+    /// A reader met a damaged line: nothing at or after it is read.
+    #[error("ledger {} is damaged at seq {seq} (line {line}): {kind:?}: {message}; it is not read (run `andon verify`)", path.display())]
+    Unreadable {
+        /// The ledger directory.
+        path: PathBuf,
+        /// The seq the line should hold.
+        seq: u64,
+        /// Its line number.
+        line: u64,
+        /// What is wrong.
+        kind: ProblemKind,
+        /// Details.
+        message: String,
+    },
+    /// An operator's cut of checkpointed receipts does not match the ledger (the
+    /// seq given is not where the damage starts, or nothing is damaged).
+    #[error("ledger {}: nothing is cut from seq {asked}: {reason}", path.display())]
+    CutRefused {
+        /// The ledger directory.
+        path: PathBuf,
+        /// The seq the operator gave.
+        asked: u64,
+        /// Why nothing was cut.
+        reason: String,
     },
     /// A previous write failed and could not be cut back; the ledger refuses writes.
     #[error("ledger {} refuses writes after a failed write that could not be undone", path.display())]
@@ -230,12 +283,17 @@ impl Ledger {
     }
 
     /// Opens (creating if needed) the ledger in `path` for writing receipts signed
-    /// with `key`, repairing a torn tail.
+    /// with `key`, repairing a torn tail that no checkpoint covers.
     ///
     /// # Errors
     /// [`LedgerError::Busy`] when another writer holds it, [`LedgerError::Damaged`] on damage that
-    /// is not a torn tail, [`LedgerError::Io`] and the others on failure.
+    /// is not a torn tail, [`LedgerError::DamagedUnderCheckpoint`] on damage (or missing
+    /// receipts) at a seq a checkpoint covers, [`LedgerError::Io`] and the others on failure.
     pub fn open(path: &Path, key: HmacKey, options: Options) -> Result<Ledger> {
+        Ledger::open_with(path, key, options, repair::Cut::Never)
+    }
+
+    fn open_with(path: &Path, key: HmacKey, options: Options, cut: repair::Cut) -> Result<Ledger> {
         let io = |action: &str| {
             let (path, action) = (path.to_path_buf(), action.to_string());
             move |source| LedgerError::Io { path, action, source }
@@ -277,12 +335,13 @@ impl Ledger {
         let allocated = receipts.metadata().map_err(io("stat receipts.jsonl"))?.len();
         let logical = scan::logical_len(&receipts).map_err(io("read receipts.jsonl"))?;
 
-        let scan = scan::scan(
+        let mut scan = scan::scan(
             (&receipts).take(logical),
             &ScanOptions { keys: None, wanted: &BTreeSet::new(), look_past_problem: true },
             &mut |_| {},
         )
         .map_err(io("read receipts.jsonl"))?;
+        let listing = checkpoints::repair(&dir, &checkpoints).map_err(io("read checkpoints.jsonl"))?;
         let mut ledger = Ledger {
             path: path.into(),
             dir,
@@ -291,72 +350,16 @@ impl Ledger {
             checkpoints,
             len: scan.good_len,
             allocated,
-            chain: scan.chain,
+            chain: std::mem::take(&mut scan.chain),
             key,
             options,
-            last_checkpoint_seq: 0,
+            last_checkpoint_seq: listing.covered(),
             store,
             repaired: None,
             poisoned: false,
         };
-        if let Some(problem) = scan.problem {
-            // A self-consistent receipt after the damage may have been acknowledged:
-            // never cut it, whatever the damage looks like.
-            if scan.consistent_after_problem.is_some() {
-                return Err(LedgerError::Damaged {
-                    path: path.into(),
-                    seq: problem.seq,
-                    line: problem.line.unwrap_or(0),
-                    kind: problem.kind,
-                    message: problem.message,
-                });
-            }
-            ledger.cut_torn_tail(scan.total_len, &problem)?;
-        }
-        ledger.last_checkpoint_seq = ledger.repair_checkpoints()?;
+        ledger.settle(&scan, &listing, cut)?;
         Ok(ledger)
-    }
-
-    /// Cuts `receipts.jsonl` back to the good prefix and records the cut.
-    fn cut_torn_tail(&mut self, total_len: u64, problem: &scan::Problem) -> Result<()> {
-        let removed_len = total_len - self.len;
-        let mut removed = Vec::with_capacity(removed_len as usize);
-        (&self.receipts).seek(std::io::SeekFrom::Start(self.len)).map_err(self.io("seek receipts.jsonl"))?;
-        (&self.receipts).take(removed_len).read_to_end(&mut removed).map_err(self.io("read the torn tail"))?;
-        self.receipts.set_len(self.len).map_err(self.io("cut the torn tail"))?;
-        self.receipts.sync_all().map_err(self.io("sync receipts.jsonl"))?;
-        self.allocated = self.len;
-        let repair = Repair {
-            bytes_removed: removed_len,
-            last_good_seq: self.chain.seq,
-            removed_sha256: sha256_hex(&removed),
-            reason: format!("torn tail at line {}: {}", problem.line.unwrap_or(0), problem.message),
-        };
-        let mut draft = Draft::new(Kind::LedgerRepaired);
-        draft.repair = Some(repair.clone());
-        self.append(draft)?;
-        self.repaired = Some(repair);
-        Ok(())
-    }
-
-    /// Cuts an unterminated fragment from `checkpoints.jsonl` (a checkpoint is
-    /// acknowledged only once its whole line is synced) and returns the seq of the
-    /// last checkpoint.
-    fn repair_checkpoints(&mut self) -> Result<u64> {
-        let mut text = Vec::new();
-        (&self.checkpoints).seek(std::io::SeekFrom::Start(0)).map_err(self.io("seek checkpoints.jsonl"))?;
-        (&self.checkpoints).read_to_end(&mut text).map_err(self.io("read checkpoints.jsonl"))?;
-        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if whole < text.len() {
-            self.checkpoints.set_len(whole as u64).map_err(self.io("cut checkpoints.jsonl"))?;
-            self.checkpoints.sync_all().map_err(self.io("sync checkpoints.jsonl"))?;
-        }
-        let last = text[..whole]
-            .split(|&b| b == b'\n')
-            .rfind(|line| !line.is_empty())
-            .and_then(|line| Checkpoint::parse(line).ok())
-            .map_or(0, |c| c.seq);
-        Ok(last)
     }
 
     /// The ledger directory.
@@ -459,7 +462,7 @@ impl Ledger {
         self.chain.incidents.extend(overlay);
         if self.options.checkpoint_every > 0
             && self.options.signing_key.is_some()
-            && self.chain.seq - self.last_checkpoint_seq >= self.options.checkpoint_every
+            && self.chain.seq.saturating_sub(self.last_checkpoint_seq) >= self.options.checkpoint_every
         {
             // The batch is durable already: a failed checkpoint must not make its
             // callers believe otherwise. The next batch tries again.
@@ -502,9 +505,7 @@ impl Ledger {
             .into());
         };
         let checkpoint = Checkpoint::sign(self.chain.seq, self.chain.head.clone(), id, key);
-        let line = checkpoint.to_line();
-        let written = self.checkpoints.write_all(&line).and_then(|()| self.checkpoints.sync_data());
-        if let Err(source) = written {
+        if let Err(source) = checkpoints::append(&self.checkpoints, &checkpoint.to_line()) {
             return Err(LedgerError::Io {
                 path: self.path.clone(),
                 action: "append to checkpoints.jsonl".into(),

@@ -1,35 +1,52 @@
 //! Evidence bundles: everything an auditor needs to verify one incident offline,
 //! without trusting the host, in one deterministic `.tar.gz`; and the audit that
-//! checks one.
+//! checks one ([`audit()`]).
 //!
-//! Contents (see `docs/incidents.md`): `receipt-chain.json` (the incident's receipts,
-//! exactly as stored), `evidence.json` (the redacted canonical evidence),
-//! `components/<sha256>.wasm` (the exact binaries that ran), the generated outputs
-//! (`narrative.md`, `remediation.md`, `runbook.md`, `checklist.md`, `policies.md`,
-//! `sla.json`), `checkpoint.json` (the latest signed checkpoint), `public-key.json`
-//! and `audit-signature.txt` (the host's Ed25519 signature over the list of every
-//! other file's SHA-256). Never the HMAC key, credentials or other incidents' data.
+//! Contents (see `docs/incidents.md`): `receipt-chain.jsonl` (the incident's
+//! receipts, each its stored ledger line byte for byte, one per line),
+//! `evidence.json` (the redacted canonical evidence), `components/<sha256>.wasm`
+//! (the exact binaries that ran), the generated outputs (`narrative.md`,
+//! `remediation.md`, `runbook.md`, `checklist.md`, `policies.md`, `sla.json`),
+//! `checkpoint.json` (a signed checkpoint of the last exported receipt),
+//! `public-key.json` and `audit-signature.txt` (the host's Ed25519 signature over
+//! the list of every other file's SHA-256 and the key id). Never the HMAC key,
+//! credentials or other incidents' data.
+//!
+//! Nothing damaged is exported: the ledger is read with the checking readers
+//! (a damaged line anywhere refuses the export: it could be one of this incident's
+//! receipts), its checkpoints must agree with its receipts, and the files are
+//! audited (all but the replay) before they are handed out.
 
-use std::collections::BTreeMap;
+mod audit;
+
+pub use audit::{AuditReport, Finding, audit};
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use serde::Serialize;
-use serde_json::Value;
+use ed25519_dalek::{Signer as _, SigningKey};
 
-use crate::bundle::archive::{self, ArchiveLimits, BundleFiles};
+use crate::bundle::archive::{self, BundleFiles};
 use crate::incident::IncidentError;
 use crate::outputs;
-use crate::replay;
-use andon_core::engine::AndonEngine;
 use andon_core::evidence::{canonical_bytes, sha256_hex};
 use andon_ledger::checkpoint::Checkpoint;
 use andon_ledger::keys;
-use andon_ledger::ledger::CHECKPOINTS_FILE;
-use andon_ledger::receipt::StoredReceipt;
+use andon_ledger::ledger;
+use andon_ledger::receipt::{StoredReceipt, ZERO_HASH};
 
 /// Name of the signature file in an evidence bundle.
 pub const AUDIT_SIGNATURE: &str = "audit-signature.txt";
+/// Name of the receipt chain: the incident's stored receipt lines, one per line.
+pub const RECEIPT_CHAIN: &str = "receipt-chain.jsonl";
+/// Name of the checkpoint of the last exported receipt.
+pub const CHECKPOINT: &str = "checkpoint.json";
+/// Name of the host's public key.
+pub const PUBLIC_KEY: &str = "public-key.json";
+/// Name of the redacted canonical evidence.
+pub const EVIDENCE: &str = "evidence.json";
+/// First line of `audit-signature.txt`, followed by the incident id.
+pub const HEADER: &str = "andon evidence bundle for incident ";
 
 /// Why an export or audit failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,12 +60,23 @@ pub enum ExportError {
     /// A component named by a receipt is not in the store.
     #[error("component {0} named by a receipt is not in the store")]
     MissingComponent(String),
-    /// The ledger cannot be read.
+    /// The ledger cannot be read, or a line of it is damaged.
     #[error(transparent)]
     Ledger(#[from] andon_ledger::ledger::LedgerError),
     /// The component store cannot be opened.
     #[error(transparent)]
     Store(#[from] andon_ledger::store::StoreError),
+    /// What would be exported does not check out (the ledger disagrees with its own
+    /// checkpoints, or the export fails its own audit): nothing is written.
+    #[error("incident {incident_id} is not exported: {location}: {problem}")]
+    Inconsistent {
+        /// The incident.
+        incident_id: String,
+        /// Where: a ledger file, or a file of the export.
+        location: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A temporary file of the audit's replay cannot be written.
     #[error("cannot {action}")]
     Io {
@@ -60,35 +88,86 @@ pub enum ExportError {
     },
 }
 
-fn receipt_line(r: &StoredReceipt) -> Value {
-    let mut value = serde_json::to_value(&r.body).expect("body serializes");
-    value["hash"] = r.hash.clone().into();
-    value["signature"] = r.signature.clone().into();
-    value
-}
-
-/// Builds the files of an incident's evidence bundle.
+/// Builds the files of an incident's evidence bundle. When the ledger has no
+/// checkpoint of the incident's last receipt signed by `signing_key`, one is
+/// signed and recorded in the ledger's `checkpoints.jsonl` (so the exported
+/// receipts are never cut automatically afterwards).
 ///
 /// # Errors
-/// When the incident is unknown or a component is missing from the store.
+/// [`ExportError::Incident`] when the incident is unknown; [`ExportError::Ledger`]
+/// when the ledger cannot be read or a line of it is damaged;
+/// [`ExportError::Inconsistent`] when its checkpoints disagree with its receipts or
+/// the export fails its own audit; [`ExportError::MissingComponent`].
 pub fn export_files(
     ledger_dir: &Path,
     incident_id: &str,
     signing_key: &SigningKey,
 ) -> Result<BundleFiles, ExportError> {
-    let all = andon_ledger::ledger::all_receipts(ledger_dir)?;
-    let receipts: Vec<StoredReceipt> =
-        all.iter().filter(|r| r.body.incident_id.as_deref() == Some(incident_id)).cloned().collect();
-    let last_seq = receipts.last().map(|r| r.body.seq).ok_or_else(|| IncidentError::NotFound(incident_id.into()))?;
-    let history: Vec<StoredReceipt> = all.into_iter().filter(|r| r.body.seq <= last_seq).collect();
+    let inconsistent = |location: &str, problem: String| ExportError::Inconsistent {
+        incident_id: incident_id.into(),
+        location: location.into(),
+        problem,
+    };
+    // Checkpoints first: one is written only once the receipts it covers are.
+    let checkpoints = ledger::live_checkpoints(ledger_dir)?;
+    let wanted: BTreeSet<u64> = checkpoints.iter().map(|c| c.seq).collect();
+    let mut hashes = BTreeMap::from([(0, ZERO_HASH.to_string())]);
+    let mut chain: Vec<(Vec<u8>, StoredReceipt)> = Vec::new();
+    let mut history: Vec<StoredReceipt> = Vec::new();
+    let head = ledger::each_receipt(ledger_dir, |line, receipt| {
+        if wanted.contains(&receipt.body.seq) {
+            hashes.insert(receipt.body.seq, receipt.hash.clone());
+        }
+        if receipt.body.incident_id.as_deref() == Some(incident_id) {
+            chain.push((line.to_vec(), receipt.clone()));
+        }
+        history.push(receipt);
+        true
+    })?;
+    let public = signing_key.verifying_key();
+    let key_id = keys::ed25519_key_id(&public);
+    for checkpoint in &checkpoints {
+        // Those of other keys (rotated) are checked by `andon verify --public-key`.
+        if checkpoint.key_id == key_id
+            && let Err(e) = checkpoint.verify(&key_id, &public)
+        {
+            return Err(inconsistent(ledger::CHECKPOINTS_FILE, e.to_string()));
+        }
+        if checkpoint.seq > head {
+            return Err(inconsistent(
+                ledger::CHECKPOINTS_FILE,
+                format!(
+                    "checkpoint seq {} covers receipts the ledger does not have (it ends at seq {head})",
+                    checkpoint.seq
+                ),
+            ));
+        }
+        if hashes.get(&checkpoint.seq).map(String::as_str) != Some(checkpoint.head_hash.as_str()) {
+            return Err(inconsistent(
+                ledger::CHECKPOINTS_FILE,
+                format!(
+                    "checkpoint seq {} has head_hash {} but the ledger's receipt seq {} has another hash (rolled back or forked)",
+                    checkpoint.seq, checkpoint.head_hash, checkpoint.seq
+                ),
+            ));
+        }
+    }
+    let (last_seq, last_hash) = match chain.last() {
+        Some((_, last)) => (last.body.seq, last.hash.clone()),
+        None => return Err(IncidentError::NotFound(incident_id.into()).into()),
+    };
+    history.retain(|r| r.body.seq <= last_seq);
+    let receipts: Vec<StoredReceipt> = chain.iter().map(|(_, r)| r.clone()).collect();
     let mut files = BundleFiles::new();
 
-    let chain: Vec<Value> = receipts.iter().map(receipt_line).collect();
-    let mut chain_bytes = serde_json::to_vec_pretty(&chain).expect("chain serializes");
-    chain_bytes.push(b'\n');
-    files.insert("receipt-chain.json".into(), chain_bytes);
+    let mut lines = Vec::new();
+    for (line, _) in &chain {
+        lines.extend_from_slice(line);
+        lines.push(b'\n');
+    }
+    files.insert(RECEIPT_CHAIN.into(), lines);
     if let Some(evidence) = receipts.iter().find_map(|r| r.body.evidence.as_ref()) {
-        files.insert("evidence.json".into(), canonical_bytes(evidence));
+        files.insert(EVIDENCE.into(), canonical_bytes(evidence));
     }
     let store = andon_ledger::store::ComponentStore::open(ledger_dir, false)?;
     for run in receipts.iter().flat_map(|r| r.body.components.iter()) {
@@ -98,25 +177,28 @@ pub fn export_files(
     for (name, bytes) in outputs::documents(&receipts, &history) {
         files.insert(name, bytes);
     }
-    let checkpoints = std::fs::read(ledger_dir.join(CHECKPOINTS_FILE)).unwrap_or_default();
-    if let Some(line) = checkpoints.split(|b| *b == b'\n').rfind(|l| !l.is_empty()) {
-        files.insert("checkpoint.json".into(), line.to_vec());
-    }
-    let public = signing_key.verifying_key();
+    let existing = checkpoints.iter().find(|c| c.seq == last_seq && c.head_hash == last_hash && c.key_id == key_id);
+    let (checkpoint, new) = match existing {
+        Some(c) => (c.clone(), false),
+        None => (Checkpoint::sign(last_seq, last_hash, &key_id, signing_key), true),
+    };
+    files.insert(CHECKPOINT.into(), checkpoint.to_line());
     let public_json = serde_json::json!({
-        "key_id": keys::ed25519_key_id(&public),
+        "key_id": key_id,
         "algorithm": "ed25519",
         "public": hex::encode(public.as_bytes()),
     });
-    files.insert("public-key.json".into(), serde_json::to_vec_pretty(&public_json).expect("serializes"));
-    let listing = listing(&files, incident_id);
-    let signature = signing_key.sign(listing.as_bytes());
-    let text = format!(
-        "{listing}key_id: {}\nsignature: {}\n",
-        keys::ed25519_key_id(&public),
-        hex::encode(signature.to_bytes())
-    );
-    files.insert(AUDIT_SIGNATURE.into(), text.into_bytes());
+    files.insert(PUBLIC_KEY.into(), serde_json::to_vec_pretty(&public_json).expect("serializes"));
+    sign(&mut files, incident_id, signing_key);
+
+    // Check what is handed out as an auditor will (all but the replay).
+    let checked = audit::check_files(&files, Some(&public));
+    if let Some(first) = checked.report.findings.first() {
+        return Err(inconsistent(&first.location, first.problem.clone()));
+    }
+    if new {
+        ledger::record_checkpoint(ledger_dir, &checkpoint)?;
+    }
     Ok(files)
 }
 
@@ -136,221 +218,19 @@ pub fn write(
     Ok(archive::write_file(&files, path)?)
 }
 
-/// The signed text: a header line and one `<sha256>  <name>` line per file (sorted),
-/// excluding `audit-signature.txt` itself.
-fn listing(files: &BundleFiles, incident_id: &str) -> String {
-    let mut text = format!("andon evidence bundle for incident {incident_id}\n");
-    for (name, bytes) in files {
+/// Signs the evidence bundle `files` of incident `incident_id`: (re)writes
+/// `audit-signature.txt` as [`HEADER`] and the id, one `<sha256>  <name>` line per
+/// other file (sorted), `key_id: <id>`, and `signature: <hex>`, the Ed25519
+/// signature of every byte before that last line.
+pub fn sign(files: &mut BundleFiles, incident_id: &str, signing_key: &SigningKey) {
+    let mut text = format!("{HEADER}{incident_id}\n");
+    for (name, bytes) in files.iter() {
         if name != AUDIT_SIGNATURE {
             text += &format!("{}  {name}\n", sha256_hex(bytes));
         }
     }
-    text
-}
-
-/// One finding of an audit.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// Where: a file, or `receipt seq N`.
-    pub location: String,
-    /// What is wrong.
-    pub problem: String,
-}
-
-/// The verdict of an audit.
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditReport {
-    /// Incident id.
-    pub incident_id: Option<String>,
-    /// Receipts checked.
-    pub receipts: usize,
-    /// Component runs re-executed.
-    pub replayed_runs: usize,
-    /// Key id that signed the export.
-    pub signed_by: Option<String>,
-    /// Whether everything verified.
-    pub ok: bool,
-    /// Problems found, first one first.
-    pub findings: Vec<Finding>,
-    /// Whether the receipts were made in evaluation mode (advisory).
-    pub evaluation_mode: bool,
-}
-
-fn finding(findings: &mut Vec<Finding>, location: impl Into<String>, problem: impl Into<String>) {
-    findings.push(Finding { location: location.into(), problem: problem.into() });
-}
-
-/// Audits an evidence bundle read from `reader`: safe unpacking, the export
-/// signature and every file hash, each receipt's hash and the incident chain, the
-/// checkpoint signature, then a re-run of every component on its recorded evidence
-/// comparing decision bytes and fuel. `trusted_key` is the auditor's copy of the
-/// host's public key; without it the embedded key is used and said so.
-///
-/// # Errors
-/// Only when the archive cannot be unpacked safely; every other problem is a finding.
-pub fn audit(
-    reader: impl std::io::Read,
-    trusted_key: Option<&VerifyingKey>,
-    engine: &AndonEngine,
-) -> Result<AuditReport, ExportError> {
-    let files = archive::unpack(reader, &ArchiveLimits::default())?;
-    let mut findings = Vec::new();
-    let mut report = AuditReport {
-        incident_id: None,
-        receipts: 0,
-        replayed_runs: 0,
-        signed_by: None,
-        ok: false,
-        findings: Vec::new(),
-        evaluation_mode: false,
-    };
-
-    // 1. Export signature over the listing, and every file's hash.
-    let embedded_key = files
-        .get("public-key.json")
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-        .and_then(|v| v["public"].as_str().and_then(|h| crate::bundle::trust::parse_public_key(h).ok()));
-    let key = trusted_key.copied().or(embedded_key);
-    if trusted_key.is_none() {
-        finding(&mut findings, "public-key.json", "note: no trusted key given; the embedded public key was used");
-    }
-    match (files.get(AUDIT_SIGNATURE), key) {
-        (None, _) => finding(&mut findings, AUDIT_SIGNATURE, "missing"),
-        (_, None) => finding(&mut findings, "public-key.json", "no usable public key"),
-        (Some(sig_file), Some(key)) => {
-            let text = String::from_utf8_lossy(sig_file);
-            let (signed, tail) = text.split_at(text.find("key_id: ").unwrap_or(text.len()));
-            let signature_hex = tail.lines().find_map(|l| l.strip_prefix("signature: ")).unwrap_or_default();
-            report.signed_by = tail.lines().find_map(|l| l.strip_prefix("key_id: ")).map(str::to_string);
-            let ok = hex::decode(signature_hex)
-                .ok()
-                .and_then(|raw| <[u8; 64]>::try_from(raw).ok())
-                .is_some_and(|raw| key.verify_strict(signed.as_bytes(), &Signature::from_bytes(&raw)).is_ok());
-            if !ok {
-                finding(&mut findings, AUDIT_SIGNATURE, "the export signature does not verify with the public key");
-            }
-            let mut listed = BTreeMap::new();
-            for line in signed.lines().skip(1) {
-                if let Some((hash, name)) = line.split_once("  ") {
-                    listed.insert(name.to_string(), hash.to_string());
-                }
-            }
-            for (name, bytes) in &files {
-                if name == AUDIT_SIGNATURE {
-                    continue;
-                }
-                match listed.remove(name) {
-                    None => finding(&mut findings, name.clone(), "file is not listed in audit-signature.txt"),
-                    Some(hash) if hash != sha256_hex(bytes) => {
-                        finding(&mut findings, name.clone(), "file bytes do not match their signed sha256")
-                    }
-                    Some(_) => {}
-                }
-            }
-            for name in listed.keys() {
-                finding(&mut findings, name.clone(), "listed in audit-signature.txt but missing");
-            }
-        }
-    }
-
-    // 2. Receipts: hashes and the per-incident chain.
-    let chain: Vec<Value> =
-        files.get("receipt-chain.json").and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_else(|| {
-            finding(&mut findings, "receipt-chain.json", "missing or not a JSON array");
-            Vec::new()
-        });
-    let mut lines = Vec::new();
-    let mut prev: Option<String> = None;
-    for (i, value) in chain.iter().enumerate() {
-        let line = canonical_bytes(value);
-        let location = format!("receipt-chain.json[{i}]");
-        match StoredReceipt::parse(&line) {
-            Err(e) => finding(&mut findings, location, format!("not a receipt: {e}")),
-            Ok(r) => {
-                let body = andon_core::evidence::canonical_bytes_of(&r.body).expect("body serializes");
-                if sha256_hex(&body) != r.hash {
-                    finding(
-                        &mut findings,
-                        format!("receipt seq {}", r.body.seq),
-                        "hash mismatch: the body was altered",
-                    );
-                }
-                if i > 0 && r.body.incident_prev_hash != prev {
-                    finding(&mut findings, format!("receipt seq {}", r.body.seq), "broken incident chain link");
-                }
-                if let Some(expected) = &r.body.evidence_sha256
-                    && let Some(evidence) = &r.body.evidence
-                    && &sha256_hex(&canonical_bytes(evidence)) != expected
-                {
-                    finding(
-                        &mut findings,
-                        format!("receipt seq {}", r.body.seq),
-                        "embedded evidence does not match evidence_sha256",
-                    );
-                }
-                report.incident_id = r.body.incident_id.clone();
-                report.evaluation_mode |= r.body.evaluation_mode;
-                prev = Some(r.hash.clone());
-                lines.push(line);
-            }
-        }
-    }
-    report.receipts = lines.len();
-    if let (Some(evidence), Some(first)) = (files.get("evidence.json"), chain.first())
-        && first.get("evidence_sha256").and_then(Value::as_str) != Some(sha256_hex(evidence).as_str())
-    {
-        finding(&mut findings, "evidence.json", "does not hash to the receipts' evidence_sha256");
-    }
-
-    // 3. Checkpoint signature.
-    if let (Some(bytes), Some(key)) = (files.get("checkpoint.json"), key) {
-        match Checkpoint::parse(bytes) {
-            Ok(cp) => {
-                if cp.verify(&keys::ed25519_key_id(&key), &key).is_err() {
-                    finding(&mut findings, "checkpoint.json", "checkpoint signature does not verify");
-                }
-            }
-            Err(e) => finding(&mut findings, "checkpoint.json", format!("unreadable: {e}")),
-        }
-    }
-
-    // 4. Re-run every component on its recorded evidence.
-    let temp = tempfile::tempdir()
-        .map_err(|source| ExportError::Io { action: "create a temporary folder for the replay", source })?;
-    let mut receipts_file = Vec::new();
-    for line in &lines {
-        receipts_file.extend_from_slice(line);
-        receipts_file.push(b'\n');
-    }
-    let write = || -> std::io::Result<()> {
-        std::fs::write(temp.path().join(andon_ledger::ledger::RECEIPTS_FILE), &receipts_file)?;
-        std::fs::create_dir_all(temp.path().join("sha256"))?;
-        for (name, bytes) in &files {
-            if let Some(hash) = name.strip_prefix("components/").and_then(|n| n.strip_suffix(".wasm"))
-                && andon_ledger::store::is_hash(hash)
-            {
-                std::fs::write(temp.path().join("sha256").join(format!("{hash}.wasm")), bytes)?;
-            }
-        }
-        Ok(())
-    };
-    write().map_err(|source| ExportError::Io { action: "write the receipts and components to replay", source })?;
-    match replay::replay(temp.path(), &replay::Selection::All, engine) {
-        Ok(replayed) => {
-            for r in &replayed.receipts {
-                report.replayed_runs += usize::from(r.status == replay::Status::Matched);
-                for m in &r.mismatches {
-                    finding(
-                        &mut findings,
-                        format!("receipt seq {} {}", r.seq, m.what),
-                        format!("replay mismatch: {} (recorded {}, replayed {})", m.message, m.recorded, m.replayed),
-                    );
-                }
-            }
-        }
-        Err(e) => finding(&mut findings, "replay", e.to_string()),
-    }
-    report.ok = findings.iter().all(|f| f.problem.starts_with("note:"));
-    report.findings = findings;
-    Ok(report)
+    text += &format!("key_id: {}\n", keys::ed25519_key_id(&signing_key.verifying_key()));
+    let signature = signing_key.sign(text.as_bytes());
+    text += &format!("signature: {}\n", hex::encode(signature.to_bytes()));
+    files.insert(AUDIT_SIGNATURE.into(), text.into_bytes());
 }

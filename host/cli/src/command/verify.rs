@@ -48,6 +48,12 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
                 report.held_checkpoints,
                 if report.checkpoint_signatures_checked { "checked" } else { "not checked (no --public-key)" }
             );
+            if report.superseded_checkpoints > 0 {
+                outln!(
+                    "superseded {} checkpoints whose receipts an operator cut (not compared)",
+                    report.superseded_checkpoints
+                );
+            }
             if report.writer_active {
                 outln!("writer     active ({} bytes in flight ignored)", report.in_flight_bytes);
             }

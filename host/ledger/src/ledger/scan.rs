@@ -1,6 +1,6 @@
-//! Reading ledger lines fast: locating `hash` and `signature` in a canonical receipt
-//! line without parsing the whole JSON, checking the hash, the links and the MAC,
-//! and streaming a whole `receipts.jsonl` once.
+//! Reading ledger lines fast: checking that a line is one strict RFC 8785 receipt,
+//! locating `hash` and `signature` in it without building a JSON value, checking
+//! the hash, the links and the MAC, and streaming a whole `receipts.jsonl` once.
 //!
 //! In the RFC 8785 form of a receipt, every member that sorts after `hash`
 //! (`incident_id` … `timestamp`) is small and flat, and the big members
@@ -10,6 +10,12 @@
 //! content), and only the short tail after it needs parsing. The body bytes are the
 //! line with the `hash` and `signature` members cut out; they are hashed in place,
 //! in three slices, without copying.
+//!
+//! Before its hash is trusted, the whole line is checked in one pass to be exactly
+//! the RFC 8785 form of one strictly parsed object with the receipt's members
+//! (`strict.rs`): a line that is not JSON, has a duplicate member, whitespace or a
+//! non-canonical string or number is `malformed`, even when its hash and MAC
+//! match, so every reader reads the one value that was hashed.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -29,7 +35,9 @@ pub const MAX_LINE: usize = 64 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
-    /// The line is not a receipt of this format.
+    /// The line is not a receipt of this format: not one strict RFC 8785 object
+    /// (not JSON, whitespace, a duplicate member, a non-canonical string or
+    /// number) or not exactly the receipt's members.
     Malformed,
     /// `hash` is not the SHA-256 of the body.
     HashMismatch,
@@ -79,6 +87,7 @@ pub struct Problem {
 /// One receipt line, split.
 #[derive(Debug)]
 pub(crate) struct Record<'a> {
+    line: &'a [u8],
     head: &'a [u8],
     tail1: &'a [u8],
     tail2: &'a [u8],
@@ -114,6 +123,30 @@ impl Record<'_> {
     /// True when the recorded hash is the hash of the body.
     pub fn self_consistent(&self) -> bool {
         decode_hex32(self.hash) == Some(self.body_sha256())
+    }
+
+    /// Checks that the whole line is a strict RFC 8785 receipt line, then that the
+    /// recorded hash is the hash of the body.
+    pub fn check_hash(&self) -> Result<(), (ProblemKind, String)> {
+        super::strict::check(self.line, Some(&super::strict::RECEIPT_MEMBERS))
+            .map_err(|m| (ProblemKind::Malformed, format!("not a strict RFC 8785 receipt line: {m}")))?;
+        self.check_body_hash()
+    }
+
+    /// Checks that the recorded hash is the hash of the body (only).
+    fn check_body_hash(&self) -> Result<(), (ProblemKind, String)> {
+        if decode_hex32(self.hash) != Some(self.body_sha256()) {
+            let digest = self.body_digest();
+            return Err((
+                ProblemKind::HashMismatch,
+                format!(
+                    "recorded hash {} but the body hashes to {}",
+                    String::from_utf8_lossy(self.hash),
+                    String::from_utf8_lossy(&digest)
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -216,10 +249,24 @@ fn hash_value(raw: &[u8]) -> Option<&[u8]> {
     (raw.len() == 66 && raw[0] == b'"' && raw[65] == b'"' && is_lower_hex(&raw[1..65])).then(|| &raw[1..65])
 }
 
-/// Whether one receipt line (without its `\n`) is self-consistent: its `hash` is
-/// the SHA-256 of its body. Says nothing of the MAC or of the chain.
+/// Whether one receipt line (without its `\n`) is self-consistent: it is a strict
+/// RFC 8785 receipt line and its `hash` is the SHA-256 of its body (see
+/// [`check_line`]). Says nothing of the MAC or of the chain.
 pub fn hash_matches_body(line: &[u8]) -> bool {
-    parse_record(line).is_ok_and(|record| record.self_consistent())
+    check_line(line).is_ok()
+}
+
+/// Checks one receipt line (without its `\n`) on its own: it is exactly the RFC 8785
+/// form of one strictly parsed JSON object (no duplicate member, no whitespace,
+/// canonical strings and numbers, members in order) with exactly the members of a
+/// receipt, and its `hash` is the SHA-256 of its body. Says nothing of the MAC or of
+/// the chain links.
+///
+/// # Errors
+/// [`ProblemKind::Malformed`] or [`ProblemKind::HashMismatch`], with details.
+pub fn check_line(line: &[u8]) -> Result<(), (ProblemKind, String)> {
+    let record = parse_record(line).map_err(|m| (ProblemKind::Malformed, m))?;
+    record.check_hash()
 }
 
 /// Splits one receipt line (without its `\n`).
@@ -274,6 +321,7 @@ pub(crate) fn parse_record(line: &[u8]) -> Result<Record<'_>, String> {
         return Err("unexpected members after `timestamp`".into());
     }
     Ok(Record {
+        line,
         head,
         tail1: &tail[..tail1_end],
         tail2: &tail[tail2_start..],
@@ -396,17 +444,13 @@ impl Chain {
     /// Checks one line against the chain and, when it is good, extends the chain.
     pub fn check(&mut self, line: &[u8], keys: Option<&[HmacKey]>) -> Result<(), (ProblemKind, String)> {
         let record = parse_record(line).map_err(|m| (ProblemKind::Malformed, m))?;
-        if decode_hex32(record.hash) != Some(record.body_sha256()) {
-            let digest = record.body_digest();
-            return Err((
-                ProblemKind::HashMismatch,
-                format!(
-                    "recorded hash {} but the body hashes to {}",
-                    String::from_utf8_lossy(record.hash),
-                    String::from_utf8_lossy(&digest)
-                ),
-            ));
-        }
+        record.check_hash()?;
+        self.link(record, keys)
+    }
+
+    /// Checks the links (and, with `keys`, the MAC) of a record whose form and hash
+    /// were checked, and extends the chain.
+    fn link(&mut self, record: Record<'_>, keys: Option<&[HmacKey]>) -> Result<(), (ProblemKind, String)> {
         let expected = self.seq + 1;
         if record.seq != expected {
             let what = if record.seq <= self.seq { "duplicate or out-of-order record" } else { "missing record(s)" };
@@ -498,6 +542,45 @@ pub(crate) struct Scan {
     pub wanted_hashes: BTreeMap<u64, String>,
 }
 
+/// Lines of a buffer below which the strict check is not worth a second thread.
+const PARALLEL_LINES: usize = 32;
+
+/// Checks each line on its own (form, strict RFC 8785, hash over body; not the
+/// links), in order. The strict check costs about as much as the body's SHA-256,
+/// so with more than one CPU it runs on a second thread while this one hashes.
+fn precheck<'a>(buf: &'a [u8], lines: &[(usize, usize)]) -> Vec<Result<Record<'a>, (ProblemKind, String)>> {
+    let strict = |&(from, to): &(usize, usize)| {
+        super::strict::check(&buf[from..to], Some(&super::strict::RECEIPT_MEMBERS))
+            .map_err(|m| (ProblemKind::Malformed, format!("not a strict RFC 8785 receipt line: {m}")))
+    };
+    let hashed = |&(from, to): &(usize, usize)| {
+        let record = parse_record(&buf[from..to]).map_err(|m| (ProblemKind::Malformed, m))?;
+        record.check_body_hash()?;
+        Ok(record)
+    };
+    static CPUS: std::sync::LazyLock<usize> =
+        std::sync::LazyLock::new(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let (stricts, hashes): (Vec<_>, Vec<_>) = if lines.len() >= PARALLEL_LINES && *CPUS > 1 {
+        std::thread::scope(|scope| {
+            let helper = scope.spawn(|| lines.iter().map(strict).collect::<Vec<_>>());
+            let hashes: Vec<_> = lines.iter().map(hashed).collect();
+            (helper.join().expect("the strict check does not panic"), hashes)
+        })
+    } else {
+        (lines.iter().map(strict).collect(), lines.iter().map(hashed).collect())
+    };
+    // Per line, in the order `Record::check_hash` reports them: the shape, the
+    // strict form, then the hash.
+    stricts
+        .into_iter()
+        .zip(hashes)
+        .map(|(strict, hashed)| match hashed {
+            Err((ProblemKind::Malformed, m)) => Err((ProblemKind::Malformed, m)),
+            other => strict.and(other),
+        })
+        .collect()
+}
+
 /// Length of `file` without its trailing zero padding (preallocated space): the
 /// offset just past its last non-NUL byte.
 pub(crate) fn logical_len(file: &std::fs::File) -> std::io::Result<u64> {
@@ -528,14 +611,21 @@ pub(crate) fn scan<R: Read>(
     let mut base = 0u64; // file offset of buf[0]
     let mut line_no = 0u64;
     loop {
+        let mut lines = Vec::new();
         while let Some(nl) = memchr::memchr(b'\n', &buf[start..end]) {
-            let offset = base + start as u64;
-            let line = &buf[start..start + nl];
+            lines.push((start, start + nl));
+            start += nl + 1;
+        }
+        let mut prechecked = if scan.problem.is_none() { precheck(&buf, &lines) } else { Vec::new() }.into_iter();
+        for &(from, to) in &lines {
+            let offset = base + from as u64;
+            let line = &buf[from..to];
             line_no += 1;
             if scan.problem.is_none() {
-                match scan.chain.check(line, options.keys) {
+                let checked = prechecked.next().expect("one precheck per line");
+                match checked.and_then(|record| scan.chain.link(record, options.keys)) {
                     Ok(()) => {
-                        scan.good_len = offset + nl as u64 + 1;
+                        scan.good_len = base + to as u64 + 1;
                         if options.wanted.contains(&scan.chain.seq) {
                             scan.wanted_hashes.insert(scan.chain.seq, scan.chain.head.clone());
                         }
@@ -562,7 +652,6 @@ pub(crate) fn scan<R: Read>(
             {
                 scan.consistent_after_problem = Some(record.seq);
             }
-            start += nl + 1;
         }
         buf.copy_within(start..end, 0);
         base += start as u64;

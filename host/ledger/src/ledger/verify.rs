@@ -9,7 +9,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 
 use super::scan::{self, Problem, ProblemKind, ScanOptions};
-use super::{CHECKPOINTS_FILE, LOCK_FILE, LedgerError, RECEIPTS_FILE, Result, open_dir};
+use super::{LOCK_FILE, LedgerError, RECEIPTS_FILE, Result, open_dir};
 use crate::checkpoint::{self, Checkpoint};
 use crate::keys::HmacKey;
 use crate::receipt::ZERO_HASH;
@@ -45,6 +45,9 @@ pub struct Report {
     pub ledger_checkpoints: u64,
     /// Held checkpoints checked.
     pub held_checkpoints: u64,
+    /// Checkpoints in `checkpoints.jsonl` that an operator's cut superseded (not
+    /// compared with the receipts; see `andon ledger repair`).
+    pub superseded_checkpoints: u64,
     /// Whether checkpoint signatures were checked.
     pub checkpoint_signatures_checked: bool,
     /// True when a writer held the lock during verification; an unterminated
@@ -91,36 +94,28 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
 
     let mut problems = Vec::new();
     let mut checkpoints: Vec<(Option<u64>, Checkpoint)> = Vec::new();
-    match dir.read(CHECKPOINTS_FILE) {
-        Ok(text) => {
-            let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
-            for (index, line) in lines.iter().enumerate() {
-                let last = index + 1 == lines.len();
-                if line.is_empty() && last {
-                    continue;
-                }
-                if last && writer_active {
-                    continue;
-                }
-                match Checkpoint::parse(line) {
-                    Ok(c) if !last => checkpoints.push((Some(index as u64 + 1), c)),
-                    Ok(_) => problems.push(checkpoint_problem(
-                        ProblemKind::MalformedCheckpoint,
-                        0,
-                        Some(index as u64 + 1),
-                        "the last checkpoint line is unterminated".into(),
-                    )),
-                    Err(e) => problems.push(checkpoint_problem(
-                        ProblemKind::MalformedCheckpoint,
-                        0,
-                        Some(index as u64 + 1),
-                        e.to_string(),
-                    )),
-                }
+    let mut superseded = 0;
+    // Read under a shared lock of the file: no append is seen half written.
+    let listing = super::checkpoints::read(&dir).map_err(io("read checkpoints.jsonl"))?.unwrap_or_default();
+    for entry in &listing.entries {
+        match &entry.parsed {
+            // An operator cut the receipts it covered (see `andon ledger repair`).
+            Ok(_) if entry.superseded => superseded += 1,
+            Ok(c) => checkpoints.push((Some(entry.line), c.clone())),
+            Err(e) => {
+                problems.push(checkpoint_problem(ProblemKind::MalformedCheckpoint, 0, Some(entry.line), e.clone()));
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("read checkpoints.jsonl")(e)),
+    }
+    if let Some((line, _)) = listing.fragment
+        && !writer_active
+    {
+        problems.push(checkpoint_problem(
+            ProblemKind::MalformedCheckpoint,
+            0,
+            Some(line),
+            "the last checkpoint line is unterminated".into(),
+        ));
     }
     checkpoints.extend(options.held.iter().cloned().map(|c| (None, c)));
     let wanted: BTreeSet<u64> = checkpoints.iter().map(|(_, c)| c.seq).collect();
@@ -207,6 +202,7 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
         macs_checked: keys.is_some(),
         ledger_checkpoints: checkpoints.len() as u64 - held,
         held_checkpoints: held,
+        superseded_checkpoints: superseded,
         checkpoint_signatures_checked: options.public_key.is_some(),
         writer_active,
         in_flight_bytes,
