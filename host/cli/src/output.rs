@@ -10,20 +10,18 @@ use std::io::Write as _;
 
 /// Writes formatted text to stdout (see the module docs).
 pub fn write(args: std::fmt::Arguments<'_>) {
-    let mut stdout = std::io::stdout().lock();
-    if let Err(err) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
-        if err.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: cannot write to standard output: {err}");
-        std::process::exit(crate::exit::Exit::Io as i32);
-    }
+    finish(std::io::stdout().lock().write_fmt(args));
 }
 
 /// Writes bytes to stdout (see the module docs).
 pub fn write_bytes(bytes: &[u8]) {
-    let mut stdout = std::io::stdout().lock();
-    if let Err(err) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+    finish(std::io::stdout().lock().write_all(bytes));
+}
+
+/// Flushes, then ends the process quietly on a broken pipe and with the I/O code
+/// on any other error.
+fn finish(written: std::io::Result<()>) {
+    if let Err(err) = written.and_then(|()| std::io::stdout().lock().flush()) {
         if err.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }

@@ -11,7 +11,7 @@ use crate::outputs::{self, Status};
 use crate::pipeline;
 use andon_core::decision::Decision;
 use andon_core::engine::AndonEngine;
-use andon_core::evidence::{Incident, InputError, canonical_bytes_of, parse_strict, sha256_hex};
+use andon_core::evidence::{Incident, InputError, parse_strict};
 use andon_core::redact::{self, Redaction};
 use andon_ledger::ledger::{self, Appended, Ledger};
 use andon_ledger::receipt::{Draft, EngineInfo, Kind, StoredReceipt};
@@ -109,7 +109,7 @@ fn decision_draft(kind: Kind, incident: &Incident, decision: Decision, engine: &
     draft.incident_id = Some(incident.envelope.incident_id.clone());
     draft.evidence_sha256 = Some(incident.sha256.clone());
     draft.evidence = Some(incident.document.clone());
-    draft.decision_sha256 = Some(sha256_hex(&canonical_bytes_of(&decision).expect("decisions serialize")));
+    draft.decision_sha256 = Some(decision.sha256());
     draft.decision = Some(decision);
     draft.engine = Some(EngineInfo::of(engine));
     draft

@@ -21,7 +21,7 @@ use andon_core::component::LoadedComponent;
 use andon_core::engine::AndonEngine;
 use andon_core::errors::FaultClass;
 use andon_core::eval::GuestRequest;
-use andon_core::evidence::{canonical_bytes_of, sha256_hex};
+use andon_core::evidence::sha256_hex;
 use andon_core::run;
 use andon_core::{Decision, Incident};
 use andon_ledger::ledger::{self, scan};
@@ -355,9 +355,9 @@ fn compare_decision(
     replayed: &Decision,
     out: &mut ReceiptReplay,
 ) {
-    let replayed_bytes = canonical_bytes_of(replayed).expect("decisions serialize");
+    let replayed_bytes = replayed.canonical_bytes();
     let replayed_sha = sha256_hex(&replayed_bytes);
-    let recorded_bytes = recorded.map(|d| canonical_bytes_of(d).expect("decisions serialize"));
+    let recorded_bytes = recorded.map(Decision::canonical_bytes);
     if recorded_bytes.as_deref() != Some(replayed_bytes.as_slice()) {
         out.mismatches.push(mismatch(
             "decision",

@@ -7,42 +7,34 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use andon_core::decision::{Check, Decision, MissingPrerequisite, Refusal};
-use andon_core::evidence::{Incident, canonical_bytes_of, sha256_hex};
+use andon_core::decision::{Check, Decision, MissingPrerequisite};
+use andon_core::evidence::Incident;
+use andon_core::refusal;
 use andon_ledger::ledger;
 use andon_ledger::receipt::{Draft, Kind};
 use andon_work::bundle::Bundle;
 
 use super::{Decided, Inner, Job, Phase, ReceiptRef, State, metrics, millis};
 
-/// Refusal reason of a submission the full queue could not take.
-pub const OVERLOADED: &str = "overloaded";
+/// Refusal reason of a submission the full queue could not take (see
+/// [`andon_core::refusal::OVERLOADED`]).
+pub const OVERLOADED: &str = refusal::OVERLOADED.reason;
 /// Refusal reason of a queued submission refused because the server stopped.
-pub const SHUTTING_DOWN: &str = "shutting_down";
+pub const SHUTTING_DOWN: &str = refusal::SHUTTING_DOWN.reason;
 /// Policy reference of capacity refusals.
-pub const CAPACITY_POLICY: &str = "ANDON-GOVERNANCE-CAPACITY";
+pub const CAPACITY_POLICY: &str = refusal::OVERLOADED.policy;
 
 fn capacity_refusal(reason: &str, detail: String) -> Decision {
-    let (next, missing) = if reason == OVERLOADED {
-        (
-            "submit the same evidence again once the queue drains (see the andon_queue_depth metric); for a critical incident, escalate to the on-call owner now",
-            "evaluation_capacity",
-        )
+    let (entry, check, missing) = if reason == OVERLOADED {
+        (refusal::OVERLOADED, "queue_capacity", "evaluation_capacity")
     } else {
-        ("submit the same evidence again to a running Andon host; nothing was evaluated", "running_host")
+        (refusal::SHUTTING_DOWN, "host_running", "running_host")
     };
     Decision::Refused {
-        refusal: Refusal {
-            checks: vec![Check {
-                detail,
-                name: if reason == OVERLOADED { "queue_capacity".into() } else { "host_running".into() },
-                passed: false,
-            }],
-            missing: vec![MissingPrerequisite { name: missing.into(), status: "unavailable".into() }],
-            next_lawful_step: next.into(),
-            policy_reference: CAPACITY_POLICY.into(),
-            reason: reason.into(),
-        },
+        refusal: entry.refusal(
+            vec![Check { detail, name: check.into(), passed: false }],
+            vec![MissingPrerequisite { name: missing.into(), status: "unavailable".into() }],
+        ),
     }
 }
 
@@ -57,7 +49,7 @@ fn capacity_draft(
     draft.incident_id = Some(incident.envelope.incident_id.clone());
     draft.evidence_sha256 = Some(incident.sha256.clone());
     draft.evidence = Some(incident.document.clone());
-    draft.decision_sha256 = Some(sha256_hex(&canonical_bytes_of(decision).expect("decisions serialize")));
+    draft.decision_sha256 = Some(decision.sha256());
     draft.decision = Some(decision.clone());
     draft.bundle = Some(bundle.receipt_ref());
     draft.annotation = Some(extra);
