@@ -129,6 +129,25 @@ pub enum BundleError {
 /// read whole (1 MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 
+/// Writes `bytes` to `path` durably and atomically: a temporary file beside it,
+/// fsync, rename over `path`, fsync the folder. A crash leaves the old file or the
+/// whole new one; concurrent writers never share a temporary file.
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    // Mode 0666 before the umask, as `File::create` gives (a temporary file would
+    // otherwise stay 0600 after the rename).
+    let mut file =
+        tempfile::Builder::new().permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666)).tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
 /// Reads the file at `path`, never more than `limit` bytes.
 pub(crate) fn read_file(path: &std::path::Path, limit: usize) -> Result<Vec<u8>> {
     andon_core::evidence::read_file_capped(path, limit).map_err(|e| match e {

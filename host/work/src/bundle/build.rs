@@ -204,14 +204,7 @@ pub fn write_dir(files: &BundleFiles, dir: &Path) -> Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| BundleError::io(parent, e))?;
         }
-        write_synced(&path, bytes)?;
+        super::write_atomic(&path, bytes).map_err(|e| BundleError::io(&path, e))?;
     }
     Ok(())
-}
-
-/// Writes `bytes` to `path` and fsyncs it.
-pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let mut file = std::fs::File::create(path).map_err(|e| BundleError::io(path, e))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| BundleError::io(path, e))
 }

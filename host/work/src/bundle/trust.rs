@@ -65,7 +65,8 @@ pub fn sign_dir(dir: &Path, key: &SigningKey) -> Result<(Manifest, BundleSignatu
     let mut files = super::archive::BundleFiles::from([(MANIFEST_FILE.to_string(), bytes)]);
     let signed = sign_files(&mut files, key)?;
     for name in [MANIFEST_FILE, SIGNATURE_FILE] {
-        super::build::write_synced(&dir.join(name), &files[name])?;
+        let path = dir.join(name);
+        super::write_atomic(&path, &files[name]).map_err(|e| BundleError::io(&path, e))?;
     }
     Ok(signed)
 }
@@ -269,18 +270,6 @@ impl VersionGuard {
             *entry = version.clone();
         }
         let bytes = serde_json::to_vec_pretty(&self.loaded).expect("versions serialize");
-        let tmp = self.path.with_extension("tmp");
-        let write = || -> std::io::Result<()> {
-            use std::io::Write as _;
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::File::open(parent)?.sync_all()?;
-            }
-            Ok(())
-        };
-        write().map_err(|e| BundleError::io(&self.path, e))
+        super::write_atomic(&self.path, &bytes).map_err(|e| BundleError::io(&self.path, e))
     }
 }

@@ -29,19 +29,7 @@ pub struct Written {
 pub fn write_file(files: &BundleFiles, path: &std::path::Path) -> Result<Written> {
     let mut bytes = Vec::new();
     pack(files, &mut bytes)?;
-    let shown = path.display().to_string();
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let mut file =
-        tempfile::NamedTempFile::new_in(&dir).map_err(io_err(format!("cannot create a file beside {shown}")))?;
-    file.write_all(&bytes).map_err(io_err(format!("cannot write {shown}")))?;
-    file.as_file().sync_all().map_err(io_err(format!("cannot sync {shown}")))?;
-    file.persist(path).map_err(|e| e.error).map_err(io_err(format!("cannot write {shown}")))?;
-    std::fs::File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(format!("cannot sync the folder of {shown}")))?;
+    crate::bundle::write_atomic(path, &bytes).map_err(io_err(format!("cannot write {}", path.display())))?;
     Ok(Written {
         path: path.to_path_buf(),
         sha256: andon_core::evidence::sha256_hex(&bytes),
