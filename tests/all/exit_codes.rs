@@ -28,7 +28,7 @@ const INFINITE_LOOP: &str =
     r#"{"incident_id":"INC-H-1","kind":"hostile","severity":"low","evidence":{"attack":"infinite_loop"}}"#;
 
 /// Every code with a case below; checked against the table in `docs/cli.md`.
-const COVERED: [i32; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24];
+const COVERED: [i32; 17] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25];
 
 /// Where a case's problem is named.
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +95,8 @@ type Scenario = fn(&Host) -> Run;
 #[case::ledger_busy_during_eval_ledger(23, eval_to_locked, Says::Stderr, "locked by another writer")]
 #[case::audit_of_an_altered_evidence_bundle(24, altered_export, Says::Stderr, "audit failed at narrative.md")]
 #[case::audit_of_a_file_that_is_not_an_archive(24, junk_export, Says::Stderr, "corrupt bundle archive")]
+#[case::log_proof_of_a_receipt_outside_the_tree(25, prove_beyond_the_tree, Says::Stderr, "is not in the tree of size")]
+#[case::log_proof_against_another_key(25, prove_with_another_key, Says::Stderr, "no signature by a trusted key")]
 fn andon_exits_with_the_documented_code(
     #[case] code: i32,
     #[case] scenario: Scenario,
@@ -395,6 +397,31 @@ fn altered_export(host: &Host) -> Run {
     files.get_mut("narrative.md").unwrap().extend_from_slice(b"\nAnd then the board said no.\n");
     pack(&files, &mut std::fs::File::create(&archive).unwrap()).unwrap();
     audit(host, &archive).into()
+}
+
+/// `LedgerError::Log`: the newest note's tree ends before the seq asked for.
+fn prove_beyond_the_tree(host: &Host) -> Run {
+    submitted(host);
+    let mut cmd = andon();
+    cmd.arg("prove")
+        .arg(host.path("ledger"))
+        .args(["--seq", "999"])
+        .arg("--public-key")
+        .arg(host.path("keys/ed25519.pub"));
+    cmd.into()
+}
+
+/// `LedgerError::Log`: the stored notes are not signed by the key given.
+fn prove_with_another_key(host: &Host) -> Run {
+    submitted(host);
+    andon().args(["keys", "generate", "--out"]).arg(host.path("other-keys")).assert().success();
+    let mut cmd = andon();
+    cmd.arg("prove")
+        .arg(host.path("ledger"))
+        .args(["--seq", "1"])
+        .arg("--public-key")
+        .arg(host.path("other-keys/ed25519.pub"));
+    cmd.into()
 }
 
 /// `ExportError::Archive(ArchiveError::Corrupt)`.

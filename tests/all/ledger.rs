@@ -50,7 +50,12 @@ pub fn ledger_with(dir: &Path, keys: &TestKeys, n: u64) -> std::path::PathBuf {
 /// Verifies with the HMAC key and the public key.
 pub fn verify_all(path: &Path, keys: &TestKeys) -> Report {
     let public_key = keys::load_verifying_key(&keys.generated.public_path).unwrap();
-    let options = VerifyOptions { keys: vec![keys.hmac.clone()], public_key: Some(public_key), held: Vec::new() };
+    let options = VerifyOptions {
+        keys: vec![keys.hmac.clone()],
+        public_key: Some(public_key),
+        held: Vec::new(),
+        since: Vec::new(),
+    };
     verify::verify(path, &options, &mut |_, _| {}).unwrap()
 }
 
@@ -86,7 +91,7 @@ fn receipts_are_numbered_from_1_and_chained_globally_and_per_incident() {
     let report = verify_all(&path, &keys);
     assert!(report.ok, "{report:#?}");
     assert_eq!(report.receipts, 7);
-    assert_eq!(report.ledger_checkpoints, 1, "a checkpoint after 4 receipts");
+    assert_eq!(report.ledger_checkpoints, 2, "a checkpoint after 4 receipts, one when the writer closed at 7");
 }
 
 #[test]
@@ -226,7 +231,9 @@ fn the_ledger_directory_holds_exactly_the_documented_entries() {
     let mut names: Vec<String> =
         std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
-    assert_eq!(names, ["LOCK", "checkpoints.jsonl", "receipts.jsonl", "sha256"]);
+    // docs/ledger.md: the receipts, checkpoints, lock and store; the log's origin,
+    // tiles and checkpoint notes (a checkpoint was signed when the writer closed).
+    assert_eq!(names, ["LOCK", "checkpoints.jsonl", "log-checkpoints", "origin", "receipts.jsonl", "sha256", "tiles"]);
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod ledger;
 mod limits;
 mod mcp_http;
 mod mcp_stdio;
+mod public_log;
 mod receipts;
 mod replay;
 mod rollback;

@@ -45,6 +45,7 @@ fn flipping_any_single_byte_of_the_receipts_is_detected_at_the_seq_of_its_line()
         keys: vec![keys.hmac.clone()],
         public_key: Some(keys::load_verifying_key(&keys.generated.public_path).unwrap()),
         held: Vec::new(),
+        since: Vec::new(),
     };
     let mut kinds = std::collections::BTreeMap::new();
     for position in 0..original.len() {
@@ -181,6 +182,7 @@ fn verify_against(path: &Path, keys: &TestKeys, held: &Checkpoint) -> Report {
         keys: Vec::new(),
         public_key: Some(keys::load_verifying_key(&keys.generated.public_path).unwrap()),
         held: vec![held.clone()],
+        since: Vec::new(),
     };
     verify::verify(path, &options, &mut |_, _| {}).unwrap()
 }

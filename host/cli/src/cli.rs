@@ -7,6 +7,7 @@ pub mod incident;
 pub mod inspect;
 pub mod keys;
 pub mod ledger;
+pub mod log;
 pub mod replay;
 pub mod serve;
 pub mod verify;
@@ -50,6 +51,19 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Ledger maintenance: signed checkpoints.
     Ledger(ledger::LedgerArgs),
+    /// Sign a checkpoint of the ledger's Merkle tree now and print the note
+    /// (C2SP tlog-checkpoint; docs/log.md).
+    Checkpoint(log::CheckpointNoteArgs),
+    /// Print the inclusion proof (C2SP tlog-proof) of one receipt in a checkpoint.
+    Prove(log::ProveArgs),
+    /// Print the consistency proof that a newer checkpoint extends an older one.
+    Consistency(log::ConsistencyArgs),
+    /// Act as a witness: check that a checkpoint extends the last one cosigned of
+    /// the log, then cosign it (C2SP tlog-cosignature).
+    Witness(log::WitnessArgs),
+    /// Store witnesses' cosignatures of checkpoint notes in the ledger (exports
+    /// then carry them for `andon audit --witness … --quorum K`).
+    Cosigned(log::CosignedArgs),
     /// Serve the tools over MCP on stdio (stdout carries protocol messages only;
     /// logs go to stderr, filtered by RUST_LOG).
     Mcp(serve::McpArgs),

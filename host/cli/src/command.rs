@@ -7,6 +7,7 @@ mod incident;
 mod inspect;
 mod keys;
 mod ledger;
+mod log;
 mod replay;
 mod serve;
 mod verify;
@@ -31,6 +32,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Verify(args) => verify::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Ledger(args) => ledger::run(&args),
+        Command::Checkpoint(args) => log::checkpoint(&args),
+        Command::Prove(args) => log::prove(&args),
+        Command::Consistency(args) => log::consistency(&args),
+        Command::Witness(args) => log::witness(&args),
+        Command::Cosigned(args) => log::cosigned(&args),
         Command::Mcp(args) => serve::mcp(&args),
         Command::Serve(args) => serve::serve(&args),
     }

@@ -55,6 +55,10 @@ pub enum Exit {
     LedgerBusy = 23,
     /// 24: `andon audit` found a problem in an evidence bundle (named on stderr).
     AuditFailed = 24,
+    /// 25: a log proof cannot be made or does not verify (a receipt outside the
+    /// checkpoint's tree, a note of another log or key, two roots for one size, a
+    /// consistency proof that fails, a witness refusing a checkpoint).
+    LogRefused = 25,
 }
 
 impl From<Exit> for ExitCode {
@@ -150,6 +154,7 @@ fn of_ledger(error: &ledger::LedgerError) -> Exit {
         E::Store(inner) => of_store(inner),
         E::Checkpoint(inner) => of_checkpoint(inner),
         E::GroupCommit(_) => Exit::Internal,
+        E::Log(_) => Exit::LogRefused,
     }
 }
 

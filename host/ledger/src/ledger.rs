@@ -57,14 +57,19 @@
 
 mod checkpoints;
 pub mod group;
+pub mod log;
 mod read;
 mod repair;
 pub mod scan;
 mod strict;
+mod tree;
 pub mod verify;
+mod verify_log;
 
 pub use checkpoints::SUPERSEDED_FILE;
 pub use read::{all_receipts, each_receipt, live_checkpoints, receipt, receipts_of, record_checkpoint};
+pub use tree::{LATEST_CHECKPOINT, LOG_CHECKPOINTS_DIR, ORIGIN_FILE, ORIGIN_PREFIX, origin};
+pub use verify_log::LogReport;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read as _;
@@ -93,6 +98,8 @@ pub const PREALLOCATE: u64 = 4 << 20;
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Default number of receipts between automatic checkpoints.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
+/// Default longest time a durable receipt waits for a checkpoint while appends go on.
+pub const DEFAULT_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Result alias of this module.
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
@@ -194,6 +201,10 @@ pub enum LedgerError {
     /// A checkpoint could not be read.
     #[error(transparent)]
     Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    /// The log (tree, tiles, checkpoint notes, proofs) does not check out, or a
+    /// proof cannot be made.
+    #[error("log: {0}")]
+    Log(String),
     /// The group-commit writer failed or stopped (the message of the shared error).
     #[error("group commit: {0}")]
     GroupCommit(String),
@@ -202,8 +213,12 @@ pub enum LedgerError {
 /// How a ledger writes.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Write a checkpoint after this many receipts (0: never automatically).
+    /// Write a checkpoint after this many receipts (0: never automatically, not
+    /// even when the ledger is closed).
     pub checkpoint_every: u64,
+    /// Write a checkpoint at the first append this long after the last one; the
+    /// writer also checkpoints what is not yet covered when it is closed (dropped).
+    pub checkpoint_interval: std::time::Duration,
     /// The Ed25519 key (id, key) that signs checkpoints; none: no checkpoints.
     pub signing_key: Option<(String, SigningKey)>,
     /// Zero-fill `receipts.jsonl` this many bytes ahead of the last receipt (0: off,
@@ -212,6 +227,10 @@ pub struct Options {
     /// from reusing its file), at the price of NUL padding at the end of the file,
     /// which readers must ignore (see docs/ledger.md).
     pub preallocate: u64,
+    /// Keep the Merkle tree's tiles while appending (the default). Off, the tiles fall
+    /// behind and are brought up to the receipts when a writer with it on opens the
+    /// ledger, or at the next checkpoint; benchmarks use it as the baseline.
+    pub tree: bool,
     /// The clock that stamps receipts (RFC 3339, UTC, milliseconds). The default is
     /// the system clock; a fixed clock makes a ledger byte-reproducible (the golden
     /// ledger test pins one).
@@ -222,8 +241,10 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             signing_key: None,
             preallocate: 0,
+            tree: true,
             clock: receipt::rfc3339_now,
         }
     }
@@ -253,6 +274,9 @@ pub struct Ledger {
     key: HmacKey,
     options: Options,
     last_checkpoint_seq: u64,
+    last_checkpoint_at: std::time::Instant,
+    last_note: Option<crate::note::Note>,
+    tree: Option<tree::Tree>,
     store: ComponentStore,
     repaired: Option<Repair>,
     poisoned: bool,
@@ -354,11 +378,17 @@ impl Ledger {
             key,
             options,
             last_checkpoint_seq: listing.covered(),
+            last_checkpoint_at: std::time::Instant::now(),
+            last_note: None,
+            tree: None,
             store,
             repaired: None,
             poisoned: false,
         };
         ledger.settle(&scan, &listing, cut)?;
+        if ledger.options.tree {
+            ledger.tree = Some(tree::Tree::open(&ledger.dir, path, ledger.chain.seq)?);
+        }
         Ok(ledger)
     }
 
@@ -421,6 +451,7 @@ impl Ledger {
         let mut overlay: HashMap<String, String> = HashMap::new();
         let mut bytes = Vec::new();
         let mut appended = Vec::with_capacity(drafts.len());
+        let mut leaves = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let incident_prev_hash = draft
                 .incident_id
@@ -436,6 +467,7 @@ impl Ledger {
             );
             let sealed = receipt::seal(&body, &self.key)?;
             bytes.extend_from_slice(&sealed.line);
+            leaves.push(crate::tlog::leaf_hash(sealed.line.strip_suffix(b"\n").unwrap_or(&sealed.line)));
             head = sealed.hash.clone();
             if let Some(id) = incident_id {
                 overlay.insert(id, sealed.hash.clone());
@@ -460,9 +492,14 @@ impl Ledger {
         self.chain.seq = seq;
         self.chain.head = head;
         self.chain.incidents.extend(overlay);
+        if let Some(tree) = &mut self.tree {
+            tree.push(&leaves);
+        }
+        let behind = self.chain.seq.saturating_sub(self.last_checkpoint_seq);
         if self.options.checkpoint_every > 0
             && self.options.signing_key.is_some()
-            && self.chain.seq.saturating_sub(self.last_checkpoint_seq) >= self.options.checkpoint_every
+            && (behind >= self.options.checkpoint_every
+                || (behind > 0 && self.last_checkpoint_at.elapsed() >= self.options.checkpoint_interval))
         {
             // The batch is durable already: a failed checkpoint must not make its
             // callers believe otherwise. The next batch tries again.
@@ -493,7 +530,10 @@ impl Ledger {
         Ok(())
     }
 
-    /// Writes a checkpoint of the current head now and returns it.
+    /// Writes a checkpoint of the current head now and returns it: the chain-head
+    /// checkpoint (`checkpoints.jsonl`) and the log's checkpoint note (tree size and
+    /// root, `log-checkpoints/<size>` and `tiles/checkpoint`; see
+    /// [`Ledger::last_note`]).
     ///
     /// # Errors
     /// [`LedgerError::Io`]; [`LedgerError::Checkpoint`] when no signing key was given.
@@ -505,6 +545,16 @@ impl Ledger {
             .into());
         };
         let checkpoint = Checkpoint::sign(self.chain.seq, self.chain.head.clone(), id, key);
+        // The note first: a chain-head checkpoint protects its receipts from any
+        // automatic cut, so it is written once everything else of it is durable.
+        let tree = match &mut self.tree {
+            Some(tree) => tree,
+            None => self.tree.insert(tree::Tree::open(&self.dir, &self.path, self.chain.seq)?),
+        };
+        self.last_note = Some(tree.sign(&self.dir, self.chain.seq, key)?);
+        if !self.options.tree {
+            self.tree = None;
+        }
         if let Err(source) = checkpoints::append(&self.checkpoints, &checkpoint.to_line()) {
             return Err(LedgerError::Io {
                 path: self.path.clone(),
@@ -513,7 +563,13 @@ impl Ledger {
             });
         }
         self.last_checkpoint_seq = self.chain.seq;
+        self.last_checkpoint_at = std::time::Instant::now();
         Ok(checkpoint)
+    }
+
+    /// The checkpoint note signed by the last [`Ledger::checkpoint`] of this writer.
+    pub fn last_note(&self) -> Option<&crate::note::Note> {
+        self.last_note.as_ref()
     }
 
     /// The HMAC key the receipts are sealed with.
@@ -524,6 +580,22 @@ impl Ledger {
     /// The directory handle (for siblings such as exports).
     pub fn dir(&self) -> &Dir {
         &self.dir
+    }
+}
+
+impl Drop for Ledger {
+    /// Checkpoints what no checkpoint covers yet (with a signing key and automatic
+    /// checkpoints on), so a closed ledger is never more than its last receipts
+    /// behind its signed head.
+    fn drop(&mut self) {
+        if self.options.checkpoint_every > 0
+            && self.options.signing_key.is_some()
+            && !self.poisoned
+            && self.chain.seq > self.last_checkpoint_seq
+            && let Err(e) = self.checkpoint()
+        {
+            tracing::warn!("closing checkpoint failed (the receipts are durable): {e}");
+        }
     }
 }
 

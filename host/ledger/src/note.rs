@@ -31,9 +31,11 @@
 //! ```
 
 mod checkpoint;
+mod cosignature;
 mod proof;
 
 pub use checkpoint::LogCheckpoint;
+pub use cosignature::{COSIGNATURE_HEADER, COSIGNATURE_TYPE, CosignatureVerifier, Cosigner};
 pub use proof::{ConsistencyProof, MAX_PROOF_FILE_BYTES, TLOG_PROOF_HEADER, TlogProof};
 
 use std::fmt;
@@ -289,7 +291,7 @@ impl NoteVerifier {
     /// [`NoteError::BadVerifierKey`].
     pub fn parse(vkey: &str) -> Result<NoteVerifier> {
         let bad = |why: &str| NoteError::BadVerifierKey(format!("{why} (expected <name>+<8 hex>+<base64>)"));
-        let mut parts = vkey.split('+');
+        let mut parts = vkey.splitn(3, '+');
         let (Some(name), Some(id), Some(key), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(bad("not three parts"));
         };

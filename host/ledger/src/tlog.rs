@@ -45,7 +45,8 @@ mod proof;
 mod tile;
 
 pub use build::{
-    CheckReport, MAX_REPORTED_PROBLEMS, TileProblem, TileProblemKind, TileWriter, check, rebuild, stored_size,
+    CheckReport, MAX_REPORTED_PROBLEMS, TileProblem, TileProblemKind, TileWriter, check, check_leaves, rebuild,
+    stored_size,
 };
 pub use file::{FileTileStore, TILES_DIR};
 pub use memory::MemoryTree;

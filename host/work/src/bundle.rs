@@ -132,7 +132,7 @@ pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 /// Writes `bytes` to `path` durably and atomically: a temporary file beside it,
 /// fsync, rename over `path`, fsync the folder. A crash leaves the old file or the
 /// whole new one; concurrent writers never share a temporary file.
-pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

@@ -18,8 +18,10 @@
 //! audited (all but the replay) before they are handed out.
 
 mod audit;
+mod log;
 
-pub use audit::{AuditReport, Finding, audit};
+pub use audit::{AuditReport, Finding, WitnessPolicy, audit, audit_with_witnesses};
+pub use log::{LOG_CHECKPOINT, LOG_PROOFS, proof_name};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -114,7 +116,9 @@ pub fn export_files(
     let mut hashes = BTreeMap::from([(0, ZERO_HASH.to_string())]);
     let mut chain: Vec<(Vec<u8>, StoredReceipt)> = Vec::new();
     let mut history: Vec<StoredReceipt> = Vec::new();
+    let mut tree = andon_ledger::tlog::MemoryTree::new();
     let head = ledger::each_receipt(ledger_dir, |line, receipt| {
+        tree.push_line(line);
         if wanted.contains(&receipt.body.seq) {
             hashes.insert(receipt.body.seq, receipt.hash.clone());
         }
@@ -183,6 +187,11 @@ pub fn export_files(
         None => (Checkpoint::sign(last_seq, last_hash, &key_id, signing_key), true),
     };
     files.insert(CHECKPOINT.into(), checkpoint.to_line());
+    let (note, new_note) = log::choose_note(ledger_dir, &mut tree, last_seq, signing_key).map_err(|e| match e {
+        ExportError::Inconsistent { location, problem, .. } => inconsistent(&location, problem),
+        other => other,
+    })?;
+    log::add_proofs(&mut files, &mut tree, &note, &receipts)?;
     let public_json = serde_json::json!({
         "key_id": key_id,
         "algorithm": "ed25519",
@@ -192,9 +201,12 @@ pub fn export_files(
     sign(&mut files, incident_id, signing_key);
 
     // Check what is handed out as an auditor will (all but the replay).
-    let checked = audit::check_files(&files, Some(&public));
+    let checked = audit::check_files(&files, Some(&public), &WitnessPolicy::default());
     if let Some(first) = checked.report.findings.first() {
         return Err(inconsistent(&first.location, first.problem.clone()));
+    }
+    if new_note {
+        ledger::log::record_note(ledger_dir, &note)?;
     }
     if new {
         ledger::record_checkpoint(ledger_dir, &checkpoint)?;

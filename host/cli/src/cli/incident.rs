@@ -133,6 +133,14 @@ pub struct AuditArgs {
     /// The auditor's trusted copy of the host's public key (ed25519.pub).
     #[arg(long)]
     pub public_key: Option<PathBuf>,
+    /// A witness the auditor trusts, as its verifier key
+    /// (`<name>+<key id>+<base64>`, printed by `andon witness --print-verifier-key`).
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witnesses: Vec<String>,
+    /// How many of the --witness keys must have cosigned the export's log
+    /// checkpoint (default: all of them).
+    #[arg(long)]
+    pub quorum: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,

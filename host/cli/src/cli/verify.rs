@@ -21,6 +21,11 @@ pub struct VerifyArgs {
     /// truncation or rollback below it is detected. Needs --public-key.
     #[arg(long, requires = "public_key")]
     pub checkpoint: Vec<PathBuf>,
+    /// A checkpoint note of the log held outside the ledger (C2SP tlog-checkpoint,
+    /// e.g. from an export or `andon checkpoint`): the log must have only grown
+    /// since, proven by a consistency proof (docs/log.md). Needs --public-key.
+    #[arg(long, requires = "public_key", value_name = "NOTE")]
+    pub since: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

@@ -130,7 +130,13 @@ pub fn audit_cmd(args: &AuditArgs) -> anyhow::Result<Exit> {
     let key = args.public_key.as_deref().map(keys::load_verifying_key).transpose()?.map(|(_, k)| k);
     let engine = AndonEngine::new()?;
     let file = std::fs::File::open(&args.archive).with_context(|| format!("cannot read {}", args.archive.display()))?;
-    let report = export::audit(std::io::BufReader::new(file), key.as_ref(), &engine)?;
+    let verifiers = super::log::witness_keys(&args.witnesses)?;
+    let quorum = args.quorum.unwrap_or(verifiers.len());
+    if quorum > verifiers.len() {
+        anyhow::bail!("--quorum {quorum} is more than the {} --witness keys given", verifiers.len());
+    }
+    let witnesses = export::WitnessPolicy { verifiers, quorum };
+    let report = export::audit_with_witnesses(std::io::BufReader::new(file), key.as_ref(), &witnesses, &engine)?;
     match args.format {
         Format::Json => print_json(&report)?,
         Format::Text => {
@@ -138,6 +144,15 @@ pub fn audit_cmd(args: &AuditArgs) -> anyhow::Result<Exit> {
             outln!("receipts   {} verified", report.receipts);
             outln!("replayed   {} receipts re-executed and matched", report.replayed_runs);
             outln!("signed by  {}", report.signed_by.as_deref().unwrap_or("?"));
+            outln!(
+                "log        {} size {}: {} inclusion proofs verified",
+                report.log_origin.as_deref().unwrap_or("?"),
+                report.log_size.map_or("?".into(), |s| s.to_string()),
+                report.inclusion_proofs
+            );
+            if !args.witnesses.is_empty() {
+                outln!("witnesses  {} cosigned: {}", report.witnesses.len(), report.witnesses.join(", "));
+            }
             if report.evaluation_mode {
                 outln!("mode       evaluation (advisory only)");
             }

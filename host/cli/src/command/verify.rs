@@ -26,7 +26,11 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
         ProgressStyle::with_template("verifying {bar:40} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec})")
             .expect("the template is valid"),
     );
-    let options = VerifyOptions { keys, public_key, held };
+    let mut since = Vec::new();
+    for path in &args.since {
+        since.push(andon_core::evidence::read_file_capped(path, andon_ledger::note::MAX_NOTE_BYTES)?);
+    }
+    let options = VerifyOptions { keys, public_key, held, since };
     let report = verify::verify(&args.ledger, &options, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
@@ -47,6 +51,15 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
                 report.ledger_checkpoints,
                 report.held_checkpoints,
                 if report.checkpoint_signatures_checked { "checked" } else { "not checked (no --public-key)" }
+            );
+            let log = &report.log;
+            outln!(
+                "log        {}: {} tiles, {} notes checked (signatures {}), {} held notes consistent",
+                log.origin.as_deref().unwrap_or("(no checkpoint note yet)"),
+                log.tiles_checked,
+                log.notes_checked,
+                if log.note_signatures_checked { "checked" } else { "not checked (no --public-key)" },
+                log.since_checked
             );
             if report.superseded_checkpoints > 0 {
                 outln!(

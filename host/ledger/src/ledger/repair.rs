@@ -130,6 +130,7 @@ impl Ledger {
             // and still says that checkpointed receipts were cut.
             let lines: Vec<&[u8]> = live.iter().map(|(bytes, _)| *bytes).collect();
             checkpoints::supersede(&self.dir, &lines).map_err(self.io("write checkpoints-superseded.jsonl"))?;
+            super::tree::supersede_notes(&self.dir, damage.seq - 1).map_err(self.io("move superseded notes"))?;
             let covering: Vec<&Checkpoint> = live.iter().map(|(_, c)| *c).collect();
             checkpointed_reason(damage.seq, &covering, &detail)
         } else {

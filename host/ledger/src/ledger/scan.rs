@@ -65,6 +65,14 @@ pub enum ProblemKind {
     CheckpointMismatch,
     /// The ledger ends before a checkpoint's seq (truncation).
     MissingTail,
+    /// A stored tile is not the tree of the receipts (docs/log.md).
+    TileMismatch,
+    /// A checkpoint note is unreadable, of another log or key, or its signature fails.
+    NoteInvalid,
+    /// A checkpoint note's root is not the root of the receipts it covers (fork).
+    NoteMismatch,
+    /// A held checkpoint note is not consistent with the ledger (it did not only grow).
+    NotConsistent,
 }
 
 /// A problem and where it is.

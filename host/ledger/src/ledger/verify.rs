@@ -24,6 +24,9 @@ pub struct VerifyOptions {
     pub public_key: Option<(String, VerifyingKey)>,
     /// Checkpoints held by the verifier (from another source than the ledger).
     pub held: Vec<Checkpoint>,
+    /// Checkpoint notes of the log held by the verifier (`--since`): the log must
+    /// have only grown since each (needs `public_key`).
+    pub since: Vec<Vec<u8>>,
 }
 
 /// The outcome of a verification.
@@ -59,6 +62,8 @@ pub struct Report {
     pub first_bad_seq: Option<u64>,
     /// Problems: the first problem of the receipt chain, then checkpoint problems.
     pub problems: Vec<Problem>,
+    /// The log checks: tiles, checkpoint notes, held notes (docs/log.md).
+    pub log: super::LogReport,
 }
 
 fn writer_active(dir: &cap_std::fs::Dir) -> bool {
@@ -121,12 +126,18 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
     let wanted: BTreeSet<u64> = checkpoints.iter().map(|(_, c)| c.seq).collect();
 
     let keys = (!options.keys.is_empty()).then_some(options.keys.as_slice());
-    let scan = scan::scan(
-        std::io::Read::take(&receipts, total),
-        &ScanOptions { keys, wanted: &wanted, look_past_problem: false },
-        &mut |done| progress(done, total),
-    )
-    .map_err(io("read receipts.jsonl"))?;
+    // The Merkle tree's leaves are hashed on a second thread during the main pass.
+    let (scan, tree) = std::thread::scope(|scope| {
+        let tree = scope.spawn(|| super::verify_log::leaves(path));
+        let scan = scan::scan(
+            std::io::Read::take(&receipts, total),
+            &ScanOptions { keys, wanted: &wanted, look_past_problem: false },
+            &mut |done| progress(done, total),
+        );
+        (scan, tree.join())
+    });
+    let scan = scan.map_err(io("read receipts.jsonl"))?;
+    let mut tree = tree.map_err(|_| LedgerError::Log("the tree thread panicked".into()))??;
     let mut in_flight_bytes = 0;
     let mut receipt_problem = scan.problem;
     if writer_active && matches!(&receipt_problem, Some(p) if p.kind == ProblemKind::TornTail) {
@@ -188,6 +199,15 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
             ));
         }
     }
+    let (log, log_problems) = super::verify_log::check(
+        path,
+        &mut tree,
+        scan.chain.seq,
+        options.public_key.as_ref().map(|(_, key)| key),
+        &options.since,
+        writer_active,
+    )?;
+    problems.extend(log_problems);
     if let Some(problem) = receipt_problem {
         problems.insert(0, problem);
     }
@@ -208,6 +228,7 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
         in_flight_bytes,
         first_bad_seq,
         problems,
+        log,
     })
 }
 

@@ -291,3 +291,24 @@ fn the_worked_example_of_docs_log_md_holds() {
         assert!(docs.contains(value.as_str()), "docs/log.md lacks\n{value}\n(all values: {shown:#?})");
     }
 }
+
+#[test]
+fn verifier_keys_whose_base64_holds_a_plus_sign_parse() {
+    // The key name has no `+`; the base64 key may (a regression: it was split on
+    // every `+`). Find seeds whose keys show it, for both signature types.
+    let mut seen = 0;
+    for seed in 0..=255u8 {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        let log = NoteSigner::new("andon.example/log", key.clone()).unwrap().verifier().to_string();
+        if log.rsplit('+').count() > 3 {
+            assert_eq!(NoteVerifier::parse(&log).unwrap().to_string(), log);
+            seen += 1;
+        }
+        let witness = super::Cosigner::new("witness.example/w", key).unwrap().verifier().to_string();
+        if witness.rsplit('+').count() > 3 {
+            assert_eq!(super::CosignatureVerifier::parse(&witness).unwrap().to_string(), witness);
+            seen += 1;
+        }
+    }
+    assert!(seen > 10, "only {seen} keys with a `+` in their base64");
+}

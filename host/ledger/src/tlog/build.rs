@@ -69,17 +69,17 @@ impl Edge {
 /// written by [`TileWriter::flush`]. After an error the writer refuses further use:
 /// open a new one with [`TileWriter::resume`] at [`stored_size`].
 #[derive(Debug)]
-pub struct TileWriter<'s, S: TileStore + ?Sized> {
-    store: &'s S,
+pub struct TileWriter<S: TileStore> {
+    store: S,
     edge: Edge,
     /// For each level, how many hashes of its partial tile are known to be stored.
     stored: Vec<usize>,
     poisoned: bool,
 }
 
-impl<'s, S: TileStore + ?Sized> TileWriter<'s, S> {
+impl<S: TileStore> TileWriter<S> {
     /// A writer of a new, empty tree.
-    pub fn new(store: &'s S) -> TileWriter<'s, S> {
+    pub fn new(store: S) -> TileWriter<S> {
         TileWriter { store, edge: Edge::default(), stored: Vec::new(), poisoned: false }
     }
 
@@ -93,7 +93,7 @@ impl<'s, S: TileStore + ?Sized> TileWriter<'s, S> {
     /// # Errors
     /// [`TlogError::MissingTile`] when level 0 does not cover `size` leaves (resume
     /// at [`stored_size`] and push the missing lines); store errors.
-    pub fn resume(store: &'s S, size: u64) -> Result<TileWriter<'s, S>> {
+    pub fn resume(store: S, size: u64) -> Result<TileWriter<S>> {
         let mut rows = Vec::new();
         let mut stored = Vec::new();
         let mut level = 0;
@@ -102,7 +102,7 @@ impl<'s, S: TileStore + ?Sized> TileWriter<'s, S> {
             let index = at_level(size, level + 1);
             let mut row: Vec<Hash> = Vec::with_capacity(HASHES_PER_TILE);
             if width > 0 {
-                let bytes = read_checked(store, level as u8, index)?.unwrap_or_default();
+                let bytes = read_checked(&store, level as u8, index)?.unwrap_or_default();
                 row.extend(bytes.chunks_exact(HASH_BYTES).take(width).map(to_hash));
                 stored.push(row.len());
                 for j in row.len()..width {
@@ -113,7 +113,7 @@ impl<'s, S: TileStore + ?Sized> TileWriter<'s, S> {
                             stored: row.len(),
                         });
                     }
-                    row.push(full_tile_root(store, level as u8 - 1, index * HASHES_PER_TILE as u64 + j as u64)?);
+                    row.push(full_tile_root(&store, level as u8 - 1, index * HASHES_PER_TILE as u64 + j as u64)?);
                 }
             } else {
                 stored.push(0);
@@ -122,6 +122,11 @@ impl<'s, S: TileStore + ?Sized> TileWriter<'s, S> {
             level += 1;
         }
         Ok(TileWriter { store, edge: Edge { size, rows }, stored, poisoned: false })
+    }
+
+    /// The store the tiles are written to.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     /// Number of leaves pushed (stored or not yet flushed).
@@ -143,7 +148,7 @@ impl<'s, S: TileStore + ?Sized> TileWriter<'s, S> {
     /// Store errors, and [`TlogError::InvalidInput`] after an earlier error.
     pub fn push_leaf_hash(&mut self, hash: Hash) -> Result<()> {
         self.usable()?;
-        let store = self.store;
+        let store = &self.store;
         let stored = &mut self.stored;
         let result = self.edge.push(hash, &mut |tile, bytes| {
             store.write_tile(tile, bytes)?;
@@ -348,11 +353,34 @@ where
     L: AsRef<[u8]>,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let mut failed = None;
+    let leaves = lines.into_iter().enumerate().map_while(|(index, line)| match line {
+        Ok(line) => Some(leaf_hash(line.as_ref())),
+        Err(e) => {
+            failed = Some(line_error(index as u64)(e));
+            None
+        }
+    });
+    let report = check_leaves(store, leaves)?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// [`check`] given the leaf hashes instead of the lines.
+///
+/// # Errors
+/// Store errors.
+pub fn check_leaves<S, I>(store: &S, leaves: I) -> Result<CheckReport>
+where
+    S: TileStore + ?Sized,
+    I: IntoIterator<Item = Hash>,
+{
     let mut report = CheckReport::default();
     let mut edge = Edge::default();
-    for line in lines {
-        let line = line.map_err(line_error(edge.size))?;
-        edge.push(leaf_hash(line.as_ref()), &mut |tile, bytes| {
+    for leaf in leaves {
+        edge.push(leaf, &mut |tile, bytes| {
             report.tiles_checked += 1;
             compare(store, tile, bytes, &mut report)
         })?;

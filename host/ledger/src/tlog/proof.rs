@@ -40,7 +40,7 @@ fn split(n: u64) -> u64 {
 ///
 /// # Errors
 /// [`TlogError::InvalidInput`] for an empty or unaligned range; the source's errors.
-pub fn subtree_root(src: &mut impl SubtreeSource, lo: u64, hi: u64) -> Result<Hash> {
+pub fn subtree_root(src: &mut (impl SubtreeSource + ?Sized), lo: u64, hi: u64) -> Result<Hash> {
     if lo >= hi {
         return Err(TlogError::InvalidInput(format!("empty leaf range {lo}..{hi}")));
     }
@@ -66,7 +66,7 @@ pub fn subtree_root(src: &mut impl SubtreeSource, lo: u64, hi: u64) -> Result<Ha
 ///
 /// # Errors
 /// The source's errors.
-pub fn root(src: &mut impl SubtreeSource, size: u64) -> Result<Hash> {
+pub fn root(src: &mut (impl SubtreeSource + ?Sized), size: u64) -> Result<Hash> {
     if size == 0 { Ok(EMPTY_ROOT) } else { subtree_root(src, 0, size) }
 }
 
@@ -75,7 +75,7 @@ pub fn root(src: &mut impl SubtreeSource, size: u64) -> Result<Hash> {
 ///
 /// # Errors
 /// [`TlogError::InvalidInput`] when `index` ≥ `size`; the source's errors.
-pub fn inclusion_proof(src: &mut impl SubtreeSource, index: u64, size: u64) -> Result<Vec<Hash>> {
+pub fn inclusion_proof(src: &mut (impl SubtreeSource + ?Sized), index: u64, size: u64) -> Result<Vec<Hash>> {
     if index >= size {
         return Err(TlogError::InvalidInput(format!("leaf {index} is not in a tree of {size} leaves")));
     }
@@ -84,7 +84,7 @@ pub fn inclusion_proof(src: &mut impl SubtreeSource, index: u64, size: u64) -> R
     Ok(proof)
 }
 
-fn path(src: &mut impl SubtreeSource, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) -> Result<()> {
+fn path(src: &mut (impl SubtreeSource + ?Sized), m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) -> Result<()> {
     if hi - lo == 1 {
         return Ok(());
     }
@@ -104,7 +104,7 @@ fn path(src: &mut impl SubtreeSource, m: u64, lo: u64, hi: u64, out: &mut Vec<Ha
 ///
 /// # Errors
 /// [`TlogError::InvalidInput`] when `old` > `new`; the source's errors.
-pub fn consistency_proof(src: &mut impl SubtreeSource, old: u64, new: u64) -> Result<Vec<Hash>> {
+pub fn consistency_proof(src: &mut (impl SubtreeSource + ?Sized), old: u64, new: u64) -> Result<Vec<Hash>> {
     if old > new {
         return Err(TlogError::InvalidInput(format!("old size {old} is beyond the new size {new}")));
     }
@@ -115,7 +115,14 @@ pub fn consistency_proof(src: &mut impl SubtreeSource, old: u64, new: u64) -> Re
     Ok(proof)
 }
 
-fn subproof(src: &mut impl SubtreeSource, m: u64, lo: u64, hi: u64, whole: bool, out: &mut Vec<Hash>) -> Result<()> {
+fn subproof(
+    src: &mut (impl SubtreeSource + ?Sized),
+    m: u64,
+    lo: u64,
+    hi: u64,
+    whole: bool,
+    out: &mut Vec<Hash>,
+) -> Result<()> {
     if m == hi {
         if !whole {
             out.push(subtree_root(src, lo, hi)?);

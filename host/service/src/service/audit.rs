@@ -75,6 +75,7 @@ impl Service {
                     keys: vec![ledger.key().clone()],
                     public_key: Some((andon_ledger::keys::ed25519_key_id(&public), public)),
                     held: Vec::new(),
+                    since: Vec::new(),
                 };
                 ledger::verify::verify(&dir, &options, &mut |_, _| {})
             })?

@@ -19,6 +19,7 @@ use andon_core::evidence::{canonical_bytes, sha256_hex};
 use andon_ledger::checkpoint::Checkpoint;
 use andon_ledger::keys;
 use andon_ledger::ledger::scan;
+use andon_ledger::note::CosignatureVerifier;
 use andon_ledger::receipt::StoredReceipt;
 
 /// One finding of an audit.
@@ -47,6 +48,24 @@ pub struct AuditReport {
     pub findings: Vec<Finding>,
     /// Whether the receipts were made in evaluation mode (advisory).
     pub evaluation_mode: bool,
+    /// The log the receipts are proven in (origin of `log/checkpoint`).
+    pub log_origin: Option<String>,
+    /// Tree size of `log/checkpoint`.
+    pub log_size: Option<u64>,
+    /// Inclusion proofs verified against `log/checkpoint`.
+    pub inclusion_proofs: usize,
+    /// Witnesses (of those the auditor named) whose cosignature of `log/checkpoint` verified.
+    pub witnesses: Vec<String>,
+}
+
+/// The witnesses an auditor trusts and how many of them must have cosigned the
+/// export's log checkpoint.
+#[derive(Debug, Clone, Default)]
+pub struct WitnessPolicy {
+    /// The witnesses' verifier keys.
+    pub verifiers: Vec<CosignatureVerifier>,
+    /// Cosignatures required (0: none).
+    pub quorum: usize,
 }
 
 /// What the checks before the replay found.
@@ -57,10 +76,12 @@ pub(super) struct Checked {
     pub lines: Vec<Vec<u8>>,
 }
 
-struct Findings(Vec<Finding>);
+/// Findings gathered by the checks.
+pub(super) struct Findings(Vec<Finding>);
 
 impl Findings {
-    fn add(&mut self, location: impl Into<String>, problem: impl Into<String>) {
+    /// Adds one.
+    pub(super) fn add(&mut self, location: impl Into<String>, problem: impl Into<String>) {
         self.0.push(Finding { location: location.into(), problem: problem.into() });
     }
 }
@@ -79,8 +100,23 @@ pub fn audit(
     trusted_key: Option<&VerifyingKey>,
     engine: &AndonEngine,
 ) -> Result<AuditReport, ExportError> {
+    audit_with_witnesses(reader, trusted_key, &WitnessPolicy::default(), engine)
+}
+
+/// [`audit()`], also requiring `witnesses.quorum` valid cosignatures of the
+/// export's log checkpoint by the given witnesses (C2SP tlog-cosignature): with
+/// them, the operator's key alone cannot show two auditors two different histories.
+///
+/// # Errors
+/// As [`audit()`].
+pub fn audit_with_witnesses(
+    reader: impl std::io::Read,
+    trusted_key: Option<&VerifyingKey>,
+    witnesses: &WitnessPolicy,
+    engine: &AndonEngine,
+) -> Result<AuditReport, ExportError> {
     let files = archive::unpack(reader, &ArchiveLimits::default())?;
-    let Checked { mut report, lines } = check_files(&files, trusted_key);
+    let Checked { mut report, lines } = check_files(&files, trusted_key, witnesses);
     let mut findings = Findings(std::mem::take(&mut report.findings));
     replay_lines(&files, &lines, engine, &mut report, &mut findings)?;
     report.ok = findings.0.iter().all(|f| f.problem.starts_with("note:"));
@@ -89,7 +125,11 @@ pub fn audit(
 }
 
 /// Every check of the audit but the replay.
-pub(super) fn check_files(files: &BundleFiles, trusted_key: Option<&VerifyingKey>) -> Checked {
+pub(super) fn check_files(
+    files: &BundleFiles,
+    trusted_key: Option<&VerifyingKey>,
+    witnesses: &WitnessPolicy,
+) -> Checked {
     let mut findings = Findings(Vec::new());
     let mut report = AuditReport {
         incident_id: None,
@@ -99,6 +139,10 @@ pub(super) fn check_files(files: &BundleFiles, trusted_key: Option<&VerifyingKey
         ok: false,
         findings: Vec::new(),
         evaluation_mode: false,
+        log_origin: None,
+        log_size: None,
+        inclusion_proofs: 0,
+        witnesses: Vec::new(),
     };
     let embedded_key = files
         .get(PUBLIC_KEY)
@@ -121,6 +165,11 @@ pub(super) fn check_files(files: &BundleFiles, trusted_key: Option<&VerifyingKey
     report.receipts = receipts.len();
     report.evaluation_mode = receipts.iter().any(|(_, r)| r.body.evaluation_mode);
     check_checkpoint(files, key.as_ref(), receipts.last().map(|(_, r)| r), &mut findings);
+    let (log, note) = super::log::check(files, key.as_ref(), &receipts, &mut findings);
+    report.witnesses = super::log::check_witnesses(note.as_ref(), witnesses, &mut findings);
+    report.log_origin = log.origin;
+    report.log_size = log.size;
+    report.inclusion_proofs = log.proofs;
     check_evidence(files, &receipts, &mut findings);
     check_components(files, &receipts, &mut findings);
     report.findings = findings.0;
