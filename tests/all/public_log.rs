@@ -370,6 +370,7 @@ fn verify_checks_the_tiles_every_note_and_that_the_log_only_grew_since_a_held_no
     let (code, text) = verify_text(&host, &[&"--since", &held]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("1 held notes consistent") && text.contains("signatures checked"), "{text}");
+    assert!(text.contains("(1 incident index)"), "{text}");
 
     // A held note of the same log (same origin and key) over other receipts: the
     // ledger was rewritten since the auditor kept it.
@@ -379,7 +380,7 @@ fn verify_checks_the_tiles_every_note_and_that_the_log_only_grew_since_a_held_no
     forged[1][10] ^= 1;
     let root = tlog::root(&mut MemoryTree::from_lines(&forged), size).unwrap();
     let signing = crate::integrity::signing(&host);
-    let note = andon_ledger::ledger::log::sign_note(&ledger(&host), size, root, &signing).unwrap();
+    let note = andon_ledger::ledger::log::sign_note(&ledger(&host), size, root, Vec::new(), &signing).unwrap();
     let other = host.path("other.checkpoint");
     std::fs::write(&other, note.note.to_bytes()).unwrap();
     let (code, text) = verify_text(&host, &[&"--since", &other]);
@@ -394,4 +395,38 @@ fn verify_checks_the_tiles_every_note_and_that_the_log_only_grew_since_a_held_no
     let (code, text) = verify_text(&host, &[]);
     assert_eq!(code, 20, "{text}");
     assert!(text.contains("TileMismatch") && text.contains(&format!("tile/0/000.p/{size}")), "{text}");
+}
+
+#[test]
+fn an_export_that_leaves_out_the_incidents_last_receipts_fails_on_the_incident_index() {
+    use andon_ledger::checkpoint::Checkpoint;
+    use andon_work::export::{CHECKPOINT, LOG_INDEX, RECEIPT_CHAIN};
+    let host = Host::new();
+    closed_incident(&host);
+    host.submit(&CFO_ABSENT.replace(ID, "INC-2026-0002"), &[]);
+    let archive = host.export(ID);
+    let files = files_of(&archive);
+    assert!(files.contains_key(LOG_INDEX));
+    host.audit(&archive).success();
+
+    // The operator, holding every key, hides the `closed` receipt (seq 5): the chain
+    // is cut after seq 4, its proof dropped, checkpoint.json re-signed at seq 4.
+    let mut cut = files.clone();
+    let chain: Vec<&[u8]> = files[RECEIPT_CHAIN].split_inclusive(|&b| b == b'\n').collect();
+    assert_eq!(chain.len(), 5);
+    cut.insert(RECEIPT_CHAIN.into(), chain[..4].concat());
+    cut.remove(&proof_name(5));
+    let fourth: serde_json::Value = serde_json::from_slice(chain[3]).unwrap();
+    let signing = crate::integrity::signing(&host);
+    let key_id = andon_ledger::keys::ed25519_key_id(&signing.verifying_key());
+    let forged = Checkpoint::sign(4, fourth["hash"].as_str().unwrap().into(), &key_id, &signing);
+    cut.insert(CHECKPOINT.into(), forged.to_line());
+    let bad = resigned(&host, cut, "cut-closed.tar.gz");
+    let out = host.audit(&bad).code(24);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains(LOG_INDEX) && text.contains("receipts of the incident are missing"), "{text}");
+
+    // verify recomputes the index the newest note commits to from the receipts.
+    let (code, text) = verify_text(&host, &[]);
+    assert_eq!(code, 0, "{text}");
 }

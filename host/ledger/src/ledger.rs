@@ -57,6 +57,7 @@
 
 mod checkpoints;
 pub mod group;
+pub mod index;
 pub mod log;
 mod read;
 mod repair;
@@ -551,7 +552,8 @@ impl Ledger {
             Some(tree) => tree,
             None => self.tree.insert(tree::Tree::open(&self.dir, &self.path, self.chain.seq)?),
         };
-        self.last_note = Some(tree.sign(&self.dir, self.chain.seq, key)?);
+        let extension = index::IncidentIndex::new(self.chain.incidents.iter()).extension();
+        self.last_note = Some(tree.sign(&self.dir, self.chain.seq, key, vec![extension])?);
         if !self.options.tree {
             self.tree = None;
         }

@@ -21,7 +21,7 @@ mod audit;
 mod log;
 
 pub use audit::{AuditReport, Finding, WitnessPolicy, audit, audit_with_witnesses};
-pub use log::{LOG_CHECKPOINT, LOG_PROOFS, proof_name};
+pub use log::{LOG_CHECKPOINT, LOG_INDEX, LOG_PROOFS, proof_name};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -160,6 +160,9 @@ pub fn export_files(
         Some((_, last)) => (last.body.seq, last.hash.clone()),
         None => return Err(IncidentError::NotFound(incident_id.into()).into()),
     };
+    // Each incident's last receipt at every size, for the incident index of the note.
+    let heads: Vec<(u64, Option<String>, String)> =
+        history.iter().map(|r| (r.body.seq, r.body.incident_id.clone(), r.hash.clone())).collect();
     history.retain(|r| r.body.seq <= last_seq);
     let receipts: Vec<StoredReceipt> = chain.iter().map(|(_, r)| r.clone()).collect();
     let mut files = BundleFiles::new();
@@ -187,11 +190,13 @@ pub fn export_files(
         None => (Checkpoint::sign(last_seq, last_hash, &key_id, signing_key), true),
     };
     files.insert(CHECKPOINT.into(), checkpoint.to_line());
-    let (note, new_note) = log::choose_note(ledger_dir, &mut tree, last_seq, signing_key).map_err(|e| match e {
-        ExportError::Inconsistent { location, problem, .. } => inconsistent(&location, problem),
-        other => other,
-    })?;
+    let (note, new_note) =
+        log::choose_note(ledger_dir, &mut tree, &heads, last_seq, signing_key).map_err(|e| match e {
+            ExportError::Inconsistent { location, problem, .. } => inconsistent(&location, problem),
+            other => other,
+        })?;
     log::add_proofs(&mut files, &mut tree, &note, &receipts)?;
+    log::add_index_proof(&mut files, &heads, &note, incident_id)?;
     let public_json = serde_json::json!({
         "key_id": key_id,
         "algorithm": "ed25519",

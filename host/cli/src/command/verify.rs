@@ -54,10 +54,11 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
             );
             let log = &report.log;
             outln!(
-                "log        {}: {} tiles, {} notes checked (signatures {}), {} held notes consistent",
+                "log        {}: {} tiles, {} notes checked ({} incident index), signatures {}, {} held notes consistent",
                 log.origin.as_deref().unwrap_or("(no checkpoint note yet)"),
                 log.tiles_checked,
                 log.notes_checked,
+                log.indexes_checked,
                 if log.note_signatures_checked { "checked" } else { "not checked (no --public-key)" },
                 log.since_checked
             );

@@ -188,7 +188,8 @@ pub fn consistency(path: &Path, old: &LogCheckpoint, new: &SignedCheckpoint) -> 
     Ok(ConsistencyProof { old_size: m, path: proof, checkpoint: new.note.clone() })
 }
 
-/// Signs a checkpoint note of the first `size` receipts, whose tree root is `root`,
+/// Signs a checkpoint note of the first `size` receipts, whose tree root is `root`
+/// (with `extensions` lines, e.g. the incident index),
 /// with `key` under the ledger's origin (creating the origin file of a ledger that
 /// has none), for a reader such as an export that found no note covering what it
 /// hands out; the writer signs its own notes at each checkpoint. [`record_note`]
@@ -196,11 +197,17 @@ pub fn consistency(path: &Path, old: &LogCheckpoint, new: &SignedCheckpoint) -> 
 ///
 /// # Errors
 /// [`LedgerError::Io`] or [`LedgerError::Log`].
-pub fn sign_note(path: &Path, size: u64, root: tlog::Hash, key: &SigningKey) -> Result<SignedCheckpoint> {
+pub fn sign_note(
+    path: &Path,
+    size: u64,
+    root: tlog::Hash,
+    extensions: Vec<String>,
+    key: &SigningKey,
+) -> Result<SignedCheckpoint> {
     let dir = open_dir(path)?;
     let origin = origin(&dir, path, true)?;
     let signer = NoteSigner::new(&origin, key.clone()).map_err(note_error)?;
-    let checkpoint = LogCheckpoint::new(&origin, size, root);
+    let checkpoint = LogCheckpoint { extensions, ..LogCheckpoint::new(&origin, size, root) };
     let note = checkpoint.sign(&signer).map_err(note_error)?;
     Ok(SignedCheckpoint { checkpoint, note })
 }

@@ -118,9 +118,9 @@ impl Tree {
     }
 
     /// Flushes the tiles of the first `size` receipts and signs a checkpoint note of
-    /// them with `key` under the ledger's origin; records it in `log-checkpoints/`
-    /// and as `tiles/checkpoint`.
-    pub(crate) fn sign(&mut self, dir: &Dir, size: u64, key: &SigningKey) -> Result<Note> {
+    /// them (with `extensions`: the incident index) with `key` under the ledger's
+    /// origin; records it in `log-checkpoints/` and as `tiles/checkpoint`.
+    pub(crate) fn sign(&mut self, dir: &Dir, size: u64, key: &SigningKey, extensions: Vec<String>) -> Result<Note> {
         let writer = match &mut self.writer {
             Some(writer) if writer.size() == size => writer,
             _ => self.writer.insert(open_writer(dir, &self.path, size)?),
@@ -134,7 +134,7 @@ impl Tree {
         let origin = origin(dir, &self.path, true)?;
         let signer = NoteSigner::new(&origin, key.clone())
             .map_err(|e| io(&self.path, "sign a checkpoint note")(std::io::Error::other(e)))?;
-        let note = LogCheckpoint::new(&origin, size, root)
+        let note = LogCheckpoint { extensions, ..LogCheckpoint::new(&origin, size, root) }
             .sign(&signer)
             .map_err(|e| io(&self.path, "sign a checkpoint note")(std::io::Error::other(e)))?;
         record_note(dir, &self.path, size, &note, &origin)?;

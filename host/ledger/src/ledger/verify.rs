@@ -206,6 +206,7 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
         options.public_key.as_ref().map(|(_, key)| key),
         &options.since,
         writer_active,
+        &scan.chain.incidents,
     )?;
     problems.extend(log_problems);
     if let Some(problem) = receipt_problem {

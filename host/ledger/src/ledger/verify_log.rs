@@ -24,6 +24,8 @@ pub struct LogReport {
     pub tiles_checked: u64,
     /// Checkpoint notes whose root was compared with the receipts.
     pub notes_checked: u64,
+    /// Incident indexes recomputed from the receipts (of the note at the head).
+    pub indexes_checked: u64,
     /// Whether note signatures were checked (with the public key).
     pub note_signatures_checked: bool,
     /// Held notes shown to be prefixes of the newest stored note's log.
@@ -54,6 +56,7 @@ pub(super) fn check(
     public_key: Option<&VerifyingKey>,
     since: &[Vec<u8>],
     writer_active: bool,
+    heads: &super::scan::IncidentHeads,
 ) -> Result<(LogReport, Vec<Problem>)> {
     let mut report = LogReport::default();
     let mut problems = Vec::new();
@@ -147,6 +150,22 @@ pub(super) fn check(
                 ),
             ));
             continue;
+        }
+        // The incident index of a note at the head is recomputed from the chain's
+        // incident heads (older notes' indexes are not: the pass keeps only the last).
+        if at == size {
+            let mut index = super::index::IncidentIndex::new(heads.iter());
+            match super::index::committed(&signed.checkpoint) {
+                Ok(Some((count, root))) if count == index.len() && root == index.root() => {
+                    report.indexes_checked += 1;
+                }
+                Ok(None) => {}
+                Ok(Some(_)) | Err(_) => problems.push(problem(
+                    ProblemKind::NoteMismatch,
+                    at,
+                    format!("the note of size {at} commits to another incident index than the receipts'"),
+                )),
+            }
         }
         newest = Some(signed);
     }

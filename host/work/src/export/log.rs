@@ -10,6 +10,7 @@ use std::path::Path;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::bundle::archive::BundleFiles;
+use andon_ledger::ledger::index::{self, IncidentIndex, IndexProof};
 use andon_ledger::ledger::log::{self as ledger_log, SignedCheckpoint};
 use andon_ledger::note::{LogCheckpoint, Note, NoteVerifier, TlogProof};
 use andon_ledger::receipt::StoredReceipt;
@@ -20,6 +21,8 @@ use super::audit::Findings;
 
 /// Name of the log checkpoint note in an evidence bundle.
 pub const LOG_CHECKPOINT: &str = "log/checkpoint";
+/// The incident's entry in the checkpoint's incident index, with its neighbours.
+pub const LOG_INDEX: &str = "log/incident-index.json";
 /// Folder of the inclusion proofs in an evidence bundle (`<seq>.tlog-proof`).
 pub const LOG_PROOFS: &str = "log/proofs/";
 
@@ -38,6 +41,7 @@ pub fn proof_name(seq: u64) -> String {
 pub(super) fn choose_note(
     ledger_dir: &Path,
     tree: &mut MemoryTree,
+    heads: &[Head],
     last_seq: u64,
     key: &SigningKey,
 ) -> Result<(SignedCheckpoint, bool), ExportError> {
@@ -59,6 +63,17 @@ pub(super) fn choose_note(
                     "the signed note of size {at} has another root than the ledger's first {at} receipts (the log forked or is damaged)"
                 )));
             }
+            let mut index = index_at(heads, at);
+            match index::committed(&note.checkpoint) {
+                Ok(Some((count, root))) if count == index.len() && root == index.root() => {}
+                // A note from before the index: not used (a new one is signed below).
+                Ok(None) => continue,
+                Ok(Some(_)) | Err(_) => {
+                    return Err(inconsistent(format!(
+                        "the signed note of size {at} commits to another incident index than the ledger's receipts"
+                    )));
+                }
+            }
             if best.as_ref().is_none_or(|b| note.note.signatures().len() > b.note.signatures().len()) {
                 best = Some(note);
             }
@@ -68,7 +83,41 @@ pub(super) fn choose_note(
         }
     }
     let root = tlog::root(tree, size).map_err(|e| inconsistent(e.to_string()))?;
-    Ok((ledger_log::sign_note(ledger_dir, size, root, key)?, true))
+    let extension = index_at(heads, size).extension();
+    Ok((ledger_log::sign_note(ledger_dir, size, root, vec![extension], key)?, true))
+}
+
+/// One receipt's seq, incident and hash.
+pub(super) type Head = (u64, Option<String>, String);
+
+/// The incident index of the tree of the first `size` receipts.
+fn index_at(heads: &[Head], size: u64) -> IncidentIndex {
+    let mut last = std::collections::HashMap::new();
+    for (seq, id, hash) in heads.iter().take_while(|(seq, _, _)| *seq <= size) {
+        let _ = seq;
+        if let Some(id) = id {
+            last.insert(id.clone(), hash.clone());
+        }
+    }
+    IncidentIndex::new(last.iter())
+}
+
+/// Adds `log/incident-index.json`: the incident's entry in the note's incident
+/// index, with its neighbours.
+pub(super) fn add_index_proof(
+    files: &mut BundleFiles,
+    heads: &[Head],
+    note: &SignedCheckpoint,
+    incident_id: &str,
+) -> Result<(), ExportError> {
+    let mut index = index_at(heads, note.checkpoint.size);
+    let proof = index.prove(incident_id).ok_or_else(|| ExportError::Inconsistent {
+        incident_id: incident_id.into(),
+        location: LOG_INDEX.into(),
+        problem: "the incident has no entry in the index".into(),
+    })?;
+    files.insert(LOG_INDEX.into(), serde_json::to_vec_pretty(&proof).expect("serializes"));
+    Ok(())
 }
 
 /// Adds `log/checkpoint` and one inclusion proof per exported receipt.
@@ -173,6 +222,7 @@ pub(super) fn check(
             ),
         }
     }
+    check_index(files, &signed.checkpoint, receipts, findings);
     for name in files.keys().filter(|n| n.starts_with(LOG_PROOFS)) {
         if !expected.contains(name) {
             findings.add(name.clone(), "proves no exported receipt (a receipt was removed from the chain?)");
@@ -216,4 +266,39 @@ pub(super) fn check_witnesses(
         );
     }
     cosigned
+}
+
+/// The incident's last exported receipt is its last receipt in the checkpoint's
+/// tree, by the incident index the checkpoint commits to.
+fn check_index(
+    files: &BundleFiles,
+    checkpoint: &LogCheckpoint,
+    receipts: &[(Vec<u8>, StoredReceipt)],
+    findings: &mut Findings,
+) {
+    let Some((_, last)) = receipts.last() else { return };
+    let Some(incident_id) = last.body.incident_id.as_deref() else { return };
+    let (entries, root) = match index::committed(checkpoint) {
+        Ok(Some(committed)) => committed,
+        Ok(None) => return findings.add(LOG_CHECKPOINT, "commits to no incident index: completeness is not proven"),
+        Err(e) => return findings.add(LOG_CHECKPOINT, e),
+    };
+    let Some(bytes) = files.get(LOG_INDEX) else {
+        return findings.add(LOG_INDEX, "missing: the export does not prove it holds the incident's last receipt");
+    };
+    let proof: IndexProof = match serde_json::from_slice(bytes) {
+        Ok(proof) => proof,
+        Err(e) => return findings.add(LOG_INDEX, format!("unreadable: {e}")),
+    };
+    match proof.verify(incident_id, entries, &root) {
+        Ok(head) if head == last.hash => {}
+        Ok(head) => findings.add(
+            LOG_INDEX,
+            format!(
+                "the incident's last receipt in the signed log of size {} has hash {head}, but the export ends at seq {} (hash {}): receipts of the incident are missing from the export",
+                checkpoint.size, last.body.seq, last.hash
+            ),
+        ),
+        Err(e) => findings.add(LOG_INDEX, e),
+    }
 }
