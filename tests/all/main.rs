@@ -5,6 +5,7 @@ mod bounded_input;
 mod bundle;
 mod cache;
 mod cli;
+mod cli_mistakes;
 mod crash;
 mod exit_codes;
 mod golden;

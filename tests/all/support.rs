@@ -134,7 +134,8 @@ impl Host {
     pub fn export(&self, id: &str) -> PathBuf {
         let out = self.path(&format!("evidence-bundle-{id}.tar.gz"));
         let mut cmd = andon();
-        cmd.args(["export", id, "-o"]).arg(&out);
+        // Tests export an incident again on purpose; an existing file needs --force.
+        cmd.args(["export", id, "--force", "-o"]).arg(&out);
         self.host_args(&mut cmd);
         cmd.assert().success();
         out

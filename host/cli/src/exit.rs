@@ -61,6 +61,19 @@ pub enum Exit {
     LogRefused = 25,
 }
 
+/// A command-line value that names nothing valid: exit 3, with the message saying
+/// what would be valid.
+#[derive(Debug)]
+pub struct BadArgument(pub String);
+
+impl std::fmt::Display for BadArgument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for BadArgument {}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
         ExitCode::from(exit as u8)
@@ -100,6 +113,7 @@ fn class(cause: &(dyn StdError + 'static)) -> Option<Exit> {
         .or_else(|| is(cause, of_golden))
         .or_else(|| is(cause, of_demo))
         .or_else(|| is(cause, of_service))
+        .or_else(|| is(cause, |_: &BadArgument| Exit::BadInput))
         .or_else(|| is(cause, |_: &std::io::Error| Exit::Io))
 }
 

@@ -294,10 +294,9 @@ impl std::fmt::Debug for Ledger {
 }
 
 pub(crate) fn open_dir(path: &Path) -> Result<Dir> {
-    Dir::open_ambient_dir(path, ambient_authority()).map_err(|source| LedgerError::Io {
-        path: path.into(),
-        action: "open the ledger directory".into(),
-        source,
+    Dir::open_ambient_dir(path, ambient_authority()).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => LedgerError::NotALedger { path: path.into() },
+        _ => LedgerError::Io { path: path.into(), action: "open the ledger directory".into(), source },
     })
 }
 

@@ -21,7 +21,8 @@ use andon_ledger::receipt::{Kind, StoredReceipt};
 /// (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
 pub fn parse_millis(ts: &str) -> Option<u64> {
     let b = ts.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[10] != b'T' {
+    // ASCII only: the slices below must fall on character boundaries.
+    if !ts.is_ascii() || b.len() < 20 || b[4] != b'-' || b[10] != b'T' {
         return None;
     }
     let num = |s: &str| s.parse::<i64>().ok();

@@ -117,9 +117,12 @@ pub struct ShowArgs {
 pub struct ExportArgs {
     /// Incident id.
     pub id: String,
-    /// The archive to write.
+    /// The archive to write (an existing file is refused without --force).
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+    /// Replace an existing archive at --out.
+    #[arg(long)]
+    pub force: bool,
     /// Ledger and keys.
     #[command(flatten)]
     pub host: HostArgs,

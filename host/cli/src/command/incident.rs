@@ -16,7 +16,7 @@ use crate::cli::incident::{
     AuditArgs, CloseArgs, ExportArgs, HostArgs, IncidentArgs, IncidentCommand, OutcomeArgs, ShowArgs, StatusArg,
     SubmitArgs,
 };
-use crate::exit::Exit;
+use crate::exit::{BadArgument, Exit};
 
 pub fn run(args: &IncidentArgs) -> anyhow::Result<Exit> {
     match &args.command {
@@ -25,6 +25,15 @@ pub fn run(args: &IncidentArgs) -> anyhow::Result<Exit> {
         IncidentCommand::Close(a) => close(a),
         IncidentCommand::Show(a) => show(a),
     }
+}
+
+/// Opens the ledger for a command that adds to an incident already in it: a
+/// mistyped `--ledger` is refused, never created.
+fn open_existing_ledger(host: &HostArgs) -> anyhow::Result<Ledger> {
+    if !host.ledger.join(andon_ledger::ledger::RECEIPTS_FILE).is_file() {
+        return Err(andon_ledger::ledger::LedgerError::NotALedger { path: host.ledger.clone() }.into());
+    }
+    open_ledger(host)
 }
 
 fn open_ledger(host: &HostArgs) -> anyhow::Result<Ledger> {
@@ -75,7 +84,7 @@ fn submit(args: &SubmitArgs) -> anyhow::Result<Exit> {
 }
 
 fn outcome(args: &OutcomeArgs) -> anyhow::Result<Exit> {
-    let mut ledger = open_ledger(&args.host)?;
+    let mut ledger = open_existing_ledger(&args.host)?;
     let status = match args.status {
         StatusArg::Executed => ExecutionStatus::Executed,
         StatusArg::Failed => ExecutionStatus::Failed,
@@ -86,7 +95,7 @@ fn outcome(args: &OutcomeArgs) -> anyhow::Result<Exit> {
 }
 
 fn close(args: &CloseArgs) -> anyhow::Result<Exit> {
-    let mut ledger = open_ledger(&args.host)?;
+    let mut ledger = open_existing_ledger(&args.host)?;
     let appended = incident::close(&mut ledger, &args.id, &args.feedback)?;
     outln!("incident {} closed: receipt seq {} {}", args.id, appended.seq, appended.hash);
     Ok(Exit::Ok)
@@ -102,7 +111,10 @@ fn show(args: &ShowArgs) -> anyhow::Result<Exit> {
     let history: Vec<_> = history.into_iter().filter(|r| r.body.seq <= last).collect();
     let documents = outputs::documents(&receipts, &history);
     if let Some(name) = &args.output {
-        let (_, bytes) = documents.iter().find(|(n, _)| n == name).with_context(|| format!("no output `{name}`"))?;
+        let Some((_, bytes)) = documents.iter().find(|(n, _)| n == name) else {
+            let names: Vec<&str> = documents.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(BadArgument(format!("no output `{name}`; the outputs are: {}", names.join(", "))).into());
+        };
         out!("{}", String::from_utf8_lossy(bytes));
         return Ok(Exit::Ok);
     }
@@ -113,6 +125,11 @@ fn show(args: &ShowArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn export_cmd(args: &ExportArgs) -> anyhow::Result<Exit> {
+    if !args.force && args.out.exists() {
+        return Err(
+            BadArgument(format!("{} exists; nothing is overwritten without --force", args.out.display())).into()
+        );
+    }
     let (_, signing) = keys::load_signing_key(&args.host.keys.join(keys::SIGNING_FILE))?;
     let written = export::write(&args.host.ledger, &args.id, &signing, &args.out)?;
     outln!(
@@ -133,15 +150,33 @@ pub fn audit_cmd(args: &AuditArgs) -> anyhow::Result<Exit> {
     let verifiers = super::log::witness_keys(&args.witnesses)?;
     let quorum = args.quorum.unwrap_or(verifiers.len());
     if quorum > verifiers.len() {
-        anyhow::bail!("--quorum {quorum} is more than the {} --witness keys given", verifiers.len());
+        return Err(BadArgument(format!(
+            "--quorum {quorum} is more than the {} --witness keys given",
+            verifiers.len()
+        ))
+        .into());
     }
     let witnesses = export::WitnessPolicy { verifiers, quorum };
     let report = export::audit_with_witnesses(std::io::BufReader::new(file), key.as_ref(), &witnesses, &engine)?;
+    let embedded_only = key.is_none();
     match args.format {
         Format::Json => print_json(&report)?,
         Format::Text => {
+            // The verdict first: a failed audit must not open with lines that read
+            // like success.
+            let first_failure = report.findings.iter().find(|f| !f.problem.starts_with("note:"));
+            match (first_failure, embedded_only) {
+                (Some(f), _) => outln!("verdict    FAIL at {}: {}", f.location, f.problem),
+                (None, true) => outln!(
+                    "verdict    PASS against the key inside the bundle only (WEAK: anyone can re-sign a bundle with a key of their own; audit again with --public-key, the operator's key you hold)"
+                ),
+                (None, false) => {
+                    outln!("verdict    PASS: the evidence bundle verifies and every decision replays byte for byte")
+                }
+            }
+            let checked = if report.ok { "verified" } else { "checked" };
             outln!("incident   {}", report.incident_id.as_deref().unwrap_or("?"));
-            outln!("receipts   {} verified", report.receipts);
+            outln!("receipts   {} {checked}", report.receipts);
             outln!("replayed   {} receipts re-executed and matched", report.replayed_runs);
             outln!("signed by  {}", report.signed_by.as_deref().unwrap_or("?"));
             outln!(
@@ -164,14 +199,6 @@ pub fn audit_cmd(args: &AuditArgs) -> anyhow::Result<Exit> {
                     f.problem
                 );
             }
-            outln!(
-                "verdict    {}",
-                if report.ok {
-                    "PASS: the evidence bundle verifies and every decision replays byte for byte"
-                } else {
-                    "FAIL"
-                }
-            );
         }
     }
     if report.ok {
@@ -184,11 +211,57 @@ pub fn audit_cmd(args: &AuditArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn report_cmd(args: &crate::cli::incident::ReportArgs) -> anyhow::Result<Exit> {
+    let since = args.since.as_deref().map(since_time).transpose()?;
     let receipts = andon_ledger::ledger::all_receipts(&args.ledger)?;
-    let report = andon_work::report::build(&receipts, args.since.as_deref());
+    let report = andon_work::report::build(&receipts, since.as_deref());
     match args.format {
         Format::Json => print_json(&report)?,
         Format::Text => out!("{}", andon_work::report::table(&report)),
     }
     Ok(Exit::Ok)
+}
+
+/// `--since`: an RFC 3339 UTC time (`2026-01-01T00:00:00Z`, milliseconds allowed) or
+/// a date (`2026-01-01`, midnight UTC).
+fn since_time(value: &str) -> anyhow::Result<String> {
+    let bad = || {
+        BadArgument(format!(
+            "--since `{value}` is not a UTC time such as 2026-01-01T08:00:00Z or a date such as 2026-01-01"
+        ))
+    };
+    let full = if value.len() == 10 { format!("{value}T00:00:00Z") } else { value.to_string() };
+    let b = full.as_bytes();
+    let digits = |range: std::ops::Range<usize>| b.get(range).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let shape = full.is_ascii()
+        && (full.len() == 20 || (full.len() == 24 && b[19] == b'.' && digits(20..23)))
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b.last() == Some(&b'Z');
+    if !shape {
+        return Err(bad().into());
+    }
+    let num = |r: std::ops::Range<usize>| full[r].parse::<u32>().unwrap_or(99);
+    let days = match num(5..7) {
+        2 => 29,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=12).contains(&num(5..7))
+        || !(1..=days).contains(&num(8..10))
+        || num(11..13) > 23
+        || num(14..16) > 59
+        || num(17..19) > 59
+    {
+        return Err(bad().into());
+    }
+    Ok(full)
 }

@@ -1,0 +1,104 @@
+//! The usual mistakes of a person at the command line get a clear answer, a
+//! documented exit code, and change nothing (issue: the CLI as a person meets it).
+
+use predicates::prelude::PredicateBooleanExt as _;
+use predicates::str::contains;
+
+use crate::integrity::{CFO_ABSENT, ID, closed_incident};
+use crate::support::{Host, andon};
+
+#[test]
+fn a_mistyped_ledger_path_is_refused_and_never_created() {
+    let host = Host::new();
+    closed_incident(&host);
+    let typo = host.path("ledgr");
+    let keys = host.path("keys");
+    for args in [
+        vec!["incident", "outcome", ID, "--status", "executed"],
+        vec!["incident", "close", ID, "--feedback", "done"],
+        vec!["export", ID, "-o", "x.tar.gz"],
+    ] {
+        andon()
+            .args(&args)
+            .arg("--ledger")
+            .arg(&typo)
+            .arg("--keys")
+            .arg(&keys)
+            .current_dir(host.path(""))
+            .assert()
+            .code(4)
+            .stderr(contains("is not a ledger"));
+        assert!(!typo.exists(), "`andon {}` created {}", args.join(" "), typo.display());
+    }
+    andon().args(["incident", "show", ID, "--ledger"]).arg(&typo).assert().code(4).stderr(contains("is not a ledger"));
+    assert!(!typo.exists());
+}
+
+#[test]
+fn report_since_takes_a_time_or_a_date_and_refuses_anything_else() {
+    let host = Host::new();
+    host.submit(CFO_ABSENT, &[]);
+    let report =
+        |since: &str| andon().args(["report", "--ledger"]).arg(host.path("ledger")).args(["--since", since]).assert();
+    for bad in ["garbage", "2026-13-01", "2026-02-30T00:00:00Z", "2026-01-01T0\u{e9}:00:00Z", "2026-01-01 00:00:00"] {
+        report(bad).code(3).stderr(contains(format!("--since `{bad}` is not a UTC time")));
+    }
+    report("2099-01-01").success().stdout(contains("since 2099-01-01T00:00:00Z").and(contains("INC-2026-0001").not()));
+    report("2020-01-01T00:00:00.000Z").success();
+}
+
+#[test]
+fn an_unknown_output_name_lists_the_valid_ones() {
+    let host = Host::new();
+    closed_incident(&host);
+    andon()
+        .args(["incident", "show", ID, "--output", "narrative", "--ledger"])
+        .arg(host.path("ledger"))
+        .assert()
+        .code(3)
+        .stderr(contains("no output `narrative`; the outputs are: ").and(contains("narrative.md")));
+}
+
+#[test]
+fn export_never_overwrites_without_force() {
+    let host = Host::new();
+    closed_incident(&host);
+    let out = host.path("exists.tar.gz");
+    std::fs::write(&out, b"keep me").unwrap();
+    let export = |force: bool| {
+        let mut cmd = andon();
+        cmd.args(["export", ID, "-o"]).arg(&out);
+        if force {
+            cmd.arg("--force");
+        }
+        host.host_args(&mut cmd);
+        cmd.assert()
+    };
+    export(false).code(3).stderr(contains("exists; nothing is overwritten without --force"));
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    export(true).success();
+    host.audit(&out).success();
+}
+
+#[test]
+fn an_audit_says_its_verdict_first_and_a_pass_on_the_embedded_key_is_weak() {
+    let host = Host::new();
+    closed_incident(&host);
+    let archive = host.export(ID);
+    let out = andon().arg("audit").arg(&archive).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.starts_with("verdict    PASS against the key inside the bundle only (WEAK"), "{text}");
+    let other = host.path("other");
+    andon().args(["keys", "generate", "--out"]).arg(&other).assert().success();
+    let out = andon().arg("audit").arg(&archive).arg("--public-key").arg(other.join("ed25519.pub")).assert().code(24);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.starts_with("verdict    FAIL at "), "{text}");
+    assert!(text.contains("receipts   5 checked") && !text.contains("receipts   5 verified"), "{text}");
+    andon()
+        .arg("audit")
+        .arg(&archive)
+        .args(["--quorum", "2"])
+        .assert()
+        .code(3)
+        .stderr(contains("--quorum 2 is more than the 0 --witness keys given"));
+}
