@@ -102,3 +102,45 @@ fn an_audit_says_its_verdict_first_and_a_pass_on_the_embedded_key_is_weak() {
         .code(3)
         .stderr(contains("--quorum 2 is more than the 0 --witness keys given"));
 }
+
+#[test]
+fn a_key_file_of_the_wrong_kind_is_named_as_such() {
+    let host = Host::new();
+    let sign = |key: &str| {
+        andon().args(["bundle", "sign"]).arg(host.path("bundle")).arg("--key").arg(host.path(key)).assert().code(7)
+    };
+    let out = sign("keys/ed25519.pub");
+    let text = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        text.contains("this is the Ed25519 public key file (ed25519.pub); the Ed25519 secret key file (ed25519.key) is needed here"),
+        "{text}"
+    );
+    assert!(!text.contains("chmod"), "a public key is not a secret: {text}");
+    sign("keys/hmac.key").stderr(contains("this is the HMAC receipt key file (hmac.key)"));
+}
+
+#[test]
+fn a_golden_case_given_as_evidence_is_recognised() {
+    let host = Host::new();
+    let golden =
+        crate::support::root().join("recipes-wasm/golden/approval-threshold/cfo_absent_escalates_to_board.json");
+    let mut cmd = andon();
+    cmd.args(["incident", "submit"]).arg(&golden).arg("--bundle").arg(host.path("bundle"));
+    cmd.arg("--trust").arg(host.path("trust.json"));
+    host.host_args(&mut cmd);
+    cmd.assert().code(3).stderr(contains("this looks like a golden case: the incident is its `incident` member"));
+}
+
+#[test]
+fn version_names_the_engine_and_a_submit_without_trust_warns() {
+    let out = andon().arg("--version").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("wasmtime 48.") && text.contains("engine config digest "), "{text}");
+    let host = Host::new();
+    let file = host.path("e.json");
+    std::fs::write(&file, CFO_ABSENT).unwrap();
+    let mut cmd = andon();
+    cmd.args(["incident", "submit"]).arg(&file).arg("--bundle").arg(host.path("bundle"));
+    host.host_args(&mut cmd);
+    cmd.assert().success().stderr(contains("warning: no --trust policy"));
+}

@@ -11,10 +11,25 @@ mod exit;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser as _};
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = if std::env::args().skip(1).any(|a| a == "--version" || a == "-V") {
+        // The version a receipt records: the host's, wasmtime's and the engine
+        // settings' digest (building an engine only for this flag).
+        let long = match andon_core::AndonEngine::new() {
+            Ok(engine) => {
+                let info = andon_core::record::EngineInfo::of(&engine);
+                format!("{}\nwasmtime {}\nengine config digest {}", info.host, info.wasmtime, info.config_digest)
+            }
+            Err(e) => format!("{}\n(engine unavailable: {e})", env!("CARGO_PKG_VERSION")),
+        };
+        let long: &'static str = Box::leak(long.into_boxed_str());
+        let matches = cli::Cli::command().version(long).long_version(long).get_matches();
+        cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    } else {
+        cli::Cli::parse()
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -336,9 +336,15 @@ impl Incident {
             problem: problem.into(),
         };
         let object = document.as_object().ok_or_else(|| field("(root)", "must be a JSON object"))?;
+        // A golden case wraps its incident in `incident` (with `expect`): say so.
+        let missing = if object.contains_key("incident") && !object.contains_key("incident_id") {
+            "is missing (this looks like a golden case: the incident is its `incident` member)"
+        } else {
+            "is missing"
+        };
         let text = |name: &str| -> Result<String, InputError> {
             match object.get(name) {
-                None => Err(field(name, "is missing")),
+                None => Err(field(name, missing)),
                 Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
                 Some(Value::String(_)) => Err(field(name, "must not be empty")),
                 Some(_) => Err(field(name, "must be a string")),

@@ -283,19 +283,62 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     file.sync_all().map_err(io)
 }
 
-/// Reads a key file; for secret files, refuses modes that let group or others read.
-fn read_key_file(path: &Path, secret: bool) -> Result<Zeroizing<Vec<u8>>> {
+/// The kinds of key file, for telling a user which one they gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Hmac,
+    Secret,
+    Public,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Hmac => "the HMAC receipt key file (hmac.key)",
+            Kind::Secret => "the Ed25519 secret key file (ed25519.key)",
+            Kind::Public => "the Ed25519 public key file (ed25519.pub)",
+        }
+    }
+
+    /// The kind a key file's JSON looks like, if any.
+    fn sniff(bytes: &[u8]) -> Option<Kind> {
+        // Only the member names and the algorithm: no key material is kept.
+        #[derive(Deserialize)]
+        struct Sniff {
+            algorithm: Option<String>,
+            secret: Option<serde::de::IgnoredAny>,
+            public: Option<serde::de::IgnoredAny>,
+        }
+        let sniff: Sniff = serde_json::from_slice(bytes).ok()?;
+        match (sniff.algorithm.as_deref(), sniff.secret.is_some(), sniff.public.is_some()) {
+            (Some(HMAC_ALGORITHM), _, _) => Some(Kind::Hmac),
+            (Some(ED25519_ALGORITHM), true, false) => Some(Kind::Secret),
+            (Some(ED25519_ALGORITHM), false, true) => Some(Kind::Public),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a key file of kind `want`: a file of another kind is named as such (before
+/// its mode is judged: a public key may be readable by all); a secret file readable
+/// by group or others is refused.
+fn read_key_file(path: &Path, want: Kind) -> Result<Zeroizing<Vec<u8>>> {
     let io = |source| KeyError::Io { action: "read", path: path.to_path_buf(), source };
     let file = File::open(path).map_err(io)?;
-    if secret {
+    let mut bytes = Zeroizing::new(Vec::new());
+    // Key files are tiny; the cap keeps a wrong path (a device, a huge file) harmless.
+    (&file).take(MAX_KEY_FILE_BYTES).read_to_end(&mut bytes).map_err(io)?;
+    if let Some(found) = Kind::sniff(&bytes)
+        && found != want
+    {
+        return Err(invalid(path, format!("this is {}; {} is needed here", found.describe(), want.describe())));
+    }
+    if want != Kind::Public {
         let mode = file.metadata().map_err(io)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(KeyError::Permissions { path: path.to_path_buf(), mode });
         }
     }
-    let mut bytes = Zeroizing::new(Vec::new());
-    // Key files are tiny; the cap keeps a wrong path (a device, a huge file) harmless.
-    (&file).take(MAX_KEY_FILE_BYTES).read_to_end(&mut bytes).map_err(io)?;
     Ok(bytes)
 }
 
@@ -340,7 +383,7 @@ fn check_id(path: &Path, found: &str, derived: &str) -> Result<()> {
 /// [`KeyError::Io`], [`KeyError::Permissions`] (readable by group or others) or
 /// [`KeyError::Invalid`] (bad JSON, algorithm, hex, length or key id).
 pub fn load_hmac_key(path: &Path) -> Result<HmacKey> {
-    let bytes = read_key_file(path, true)?;
+    let bytes = read_key_file(path, Kind::Hmac)?;
     let mut file: HmacFile = parse(path, &bytes)?;
     let result = (|| {
         check_algorithm(path, &file.algorithm, HMAC_ALGORITHM)?;
@@ -357,7 +400,7 @@ pub fn load_hmac_key(path: &Path) -> Result<HmacKey> {
 /// # Errors
 /// [`KeyError::Io`], [`KeyError::Permissions`] or [`KeyError::Invalid`].
 pub fn load_signing_key(path: &Path) -> Result<(String, SigningKey)> {
-    let bytes = read_key_file(path, true)?;
+    let bytes = read_key_file(path, Kind::Secret)?;
     let mut file: SigningFile = parse(path, &bytes)?;
     let result = (|| {
         check_algorithm(path, &file.algorithm, ED25519_ALGORITHM)?;
@@ -376,7 +419,7 @@ pub fn load_signing_key(path: &Path) -> Result<(String, SigningKey)> {
 /// [`KeyError::Io`] or [`KeyError::Invalid`] (including a point that is not a valid
 /// Ed25519 public key).
 pub fn load_verifying_key(path: &Path) -> Result<(String, VerifyingKey)> {
-    let bytes = read_key_file(path, false)?;
+    let bytes = read_key_file(path, Kind::Public)?;
     let file: PublicFile = parse(path, &bytes)?;
     check_algorithm(path, &file.algorithm, ED25519_ALGORITHM)?;
     let raw = decode32(path, "public", &file.public)?;
