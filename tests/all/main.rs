@@ -21,6 +21,7 @@ mod limits;
 mod mcp_http;
 mod mcp_stdio;
 mod public_log;
+mod public_log_review;
 mod receipts;
 mod replay;
 mod rollback;

@@ -258,7 +258,7 @@ fn witnesses_cosign_only_consistent_checkpoints_and_audit_requires_their_quorum(
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("the quorum is 1"));
 
     // The operator stores the cosignature; the next export carries it and passes.
-    ok(&[&"cosigned", &ledger(&host), &cosigned, &"--public-key", &pubkey]);
+    ok(&[&"cosigned", &ledger(&host), &cosigned, &"--public-key", &pubkey, &"--witness", &wvkey]);
     std::fs::remove_file(&archive).unwrap();
     let archive = host.export(ID);
     let out = andon()

@@ -104,6 +104,7 @@ fn class(cause: &(dyn StdError + 'static)) -> Option<Exit> {
         .or_else(|| is(cause, of_ledger))
         .or_else(|| is(cause, of_receipt))
         .or_else(|| is(cause, of_checkpoint))
+        .or_else(|| is(cause, of_note))
         .or_else(|| is(cause, of_store))
         .or_else(|| is(cause, of_incident))
         .or_else(|| is(cause, of_bundle))
@@ -177,6 +178,17 @@ fn of_receipt(error: &receipt::ReceiptError) -> Exit {
         // A limit or count the caller chose that RFC 8785 cannot carry exactly.
         receipt::ReceiptError::NumberTooLarge { .. } => Exit::BadInput,
         receipt::ReceiptError::Canonical(_) => Exit::Internal,
+    }
+}
+
+fn of_note(error: &andon_ledger::note::NoteError) -> Exit {
+    use andon_ledger::note::NoteError as E;
+    match error {
+        E::Io { .. } => Exit::Io,
+        // A value the user typed, or an input over its cap.
+        E::BadKeyName(_) | E::BadVerifierKey(_) | E::TooLarge { .. } => Exit::BadInput,
+        // A note, proof or cosignature that does not parse or does not verify.
+        _ => Exit::LogRefused,
     }
 }
 

@@ -387,7 +387,17 @@ impl Ledger {
         };
         ledger.settle(&scan, &listing, cut)?;
         if ledger.options.tree {
-            ledger.tree = Some(tree::Tree::open(&ledger.dir, path, ledger.chain.seq)?);
+            // Derived data: tiles that cannot be opened never stop the receipts.
+            ledger.tree = match tree::Tree::open(&ledger.dir, path, ledger.chain.seq) {
+                Ok(tree) => Some(tree),
+                Err(e) => {
+                    tracing::warn!(
+                        "ledger {}: the tiles cannot be kept ({e}); receipts are written, checkpoints will fail until `andon ledger repair`",
+                        path.display()
+                    );
+                    None
+                }
+            };
         }
         Ok(ledger)
     }
@@ -568,6 +578,21 @@ impl Ledger {
         Ok(checkpoint)
     }
 
+    /// Compares every stored tile with the receipts and rebuilds the tiles when any
+    /// differs or they cannot be read (the wrong ones are kept as
+    /// `tiles.superseded-<n>`); `andon ledger repair` runs it. Returns whether it
+    /// rebuilt.
+    ///
+    /// # Errors
+    /// [`LedgerError::Io`] when the tiles cannot be moved or written.
+    pub fn rebuild_tiles(&mut self) -> Result<bool> {
+        let rebuilt = tree::rebuild_if_wrong(&self.dir, &self.path, self.chain.seq)?;
+        if rebuilt || self.tree.is_none() {
+            self.tree = Some(tree::Tree::open(&self.dir, &self.path, self.chain.seq)?);
+        }
+        Ok(rebuilt)
+    }
+
     /// The checkpoint note signed by the last [`Ledger::checkpoint`] of this writer.
     pub fn last_note(&self) -> Option<&crate::note::Note> {
         self.last_note.as_ref()
@@ -623,7 +648,7 @@ pub const MAX_LINE_BYTES: usize = 16 << 20;
 /// [`LedgerError::NotALedger`] or [`LedgerError::Io`].
 pub fn read_lines(path: &Path) -> Result<impl Iterator<Item = Result<Vec<u8>>>> {
     let dir = open_dir(path)?;
-    let file = match dir.open(RECEIPTS_FILE) {
+    let file = match crate::store::open_regular(&dir, RECEIPTS_FILE) {
         Ok(file) => file.into_std(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(LedgerError::NotALedger { path: path.into() });

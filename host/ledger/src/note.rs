@@ -129,6 +129,10 @@ pub enum NoteError {
 /// [`NoteError::Io`] or [`NoteError::TooLarge`].
 pub fn read_file(path: &Path, max: usize) -> Result<Vec<u8>> {
     let io = |source| NoteError::Io { path: path.to_path_buf(), source };
+    // A FIFO or device would block or never end.
+    if !std::fs::symlink_metadata(path).map_err(io)?.is_file() {
+        return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")));
+    }
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
     file.take(max as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
@@ -470,6 +474,12 @@ impl Note {
             return Err(NoteError::Unverified { trusted: trusted.join(", ") });
         }
         Ok(verified)
+    }
+
+    /// A copy of `note` holding only the signatures of `verifier` (which must verify).
+    pub fn signed_by(note: &Note, verifier: &NoteVerifier) -> Note {
+        let signatures = note.signatures.iter().filter(|s| verifier.verifies(&note.text, s)).cloned().collect();
+        Note { text: note.text.clone(), signatures }
     }
 
     /// Parses and verifies a note.

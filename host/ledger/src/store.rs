@@ -68,6 +68,20 @@ pub fn is_hash(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Opens `name` in `dir` for reading, only when it is a regular file: a FIFO or a
+/// device would block or never end, and a reader must not hang on a ledger it was
+/// handed.
+pub(crate) fn open_regular(dir: &Dir, name: impl AsRef<std::path::Path>) -> std::io::Result<cap_std::fs::File> {
+    let name = name.as_ref();
+    if !dir.symlink_metadata(name)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", name.display()),
+        ));
+    }
+    dir.open(name)
+}
+
 /// fsyncs a directory through its capability handle.
 pub(crate) fn sync_dir(dir: &Dir) -> std::io::Result<()> {
     // The capability handle itself may be an `O_PATH` descriptor, which cannot be

@@ -16,7 +16,7 @@ pub struct CheckpointNoteArgs {
     /// Ed25519 secret key file that signs the checkpoint.
     #[arg(long)]
     pub signing_key: PathBuf,
-    /// Also write the note to this file (durably).
+    /// Write the note to this file (durably) instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
 }
@@ -71,14 +71,14 @@ pub struct WitnessArgs {
     /// `add-checkpoint` body) from the last checkpoint this witness cosigned of the
     /// log to the checkpoint to cosign. The first checkpoint a witness sees of a log
     /// is accepted on its signature alone (trust on first use).
-    #[arg(required_unless_present = "print_verifier_key")]
+    #[arg(required_unless_present = "print_verifier_key", conflicts_with = "print_verifier_key")]
     pub proof: Option<PathBuf>,
     /// The log's Ed25519 public key file (ed25519.pub).
-    #[arg(long)]
-    pub log_public_key: PathBuf,
+    #[arg(long, required_unless_present = "print_verifier_key")]
+    pub log_public_key: Option<PathBuf>,
     /// The log's origin (first line of its checkpoints, the ledger's `origin` file).
-    #[arg(long)]
-    pub origin: String,
+    #[arg(long, required_unless_present = "print_verifier_key")]
+    pub origin: Option<String>,
     /// The witness's Ed25519 secret key file (`andon keys` writes one).
     #[arg(long)]
     pub witness_key: PathBuf,
@@ -107,4 +107,8 @@ pub struct CosignedArgs {
     /// Ed25519 public key file (ed25519.pub) of the ledger's checkpoints.
     #[arg(long)]
     pub public_key: PathBuf,
+    /// A witness whose cosignatures to keep, as its verifier key (repeat for each);
+    /// any other signature line is dropped.
+    #[arg(long = "witness", value_name = "VKEY", required = true)]
+    pub witnesses: Vec<String>,
 }

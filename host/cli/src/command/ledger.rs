@@ -44,12 +44,15 @@ fn repair(args: &RepairArgs) -> anyhow::Result<Exit> {
         Some(seq) => Ledger::open_cutting_checkpointed(&args.ledger, key, options, seq)?,
         None => Ledger::open(&args.ledger, key, options)?,
     };
+    let mut ledger = ledger;
+    let tiles_rebuilt = ledger.rebuild_tiles()?;
     let repair = ledger.repaired();
     match args.format {
         Format::Json => crate::command::print_json(&serde_json::json!({
             "ledger": args.ledger.display().to_string(),
             "repaired": repair.is_some(),
             "repair": repair,
+            "tiles_rebuilt": tiles_rebuilt,
             "head_seq": ledger.seq(),
             "head_hash": ledger.head_hash(),
         }))?,
@@ -60,6 +63,9 @@ fn repair(args: &RepairArgs) -> anyhow::Result<Exit> {
             }
             None => outln!("ok         nothing to repair; head seq {} hash {}", ledger.seq(), ledger.head_hash()),
         },
+    }
+    if tiles_rebuilt && args.format == Format::Text {
+        outln!("tiles      did not match the receipts: rebuilt (the old ones kept as tiles.superseded-<n>)");
     }
     Ok(Exit::Ok)
 }

@@ -12,7 +12,7 @@ use andon_ledger::note::{
 use anyhow::Context as _;
 
 use crate::cli::log::{CheckpointNoteArgs, ConsistencyArgs, CosignedArgs, ProveArgs, WitnessArgs};
-use crate::exit::Exit;
+use crate::exit::{BadArgument, Exit};
 
 /// Writes `bytes` to `output` durably, or to stdout.
 fn emit(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
@@ -62,6 +62,10 @@ fn note_or_latest(ledger: &Path, file: Option<&Path>, verifier: &NoteVerifier) -
 
 /// `andon checkpoint`: sign a checkpoint of the ledger now; print the note.
 pub fn checkpoint(args: &CheckpointNoteArgs) -> anyhow::Result<Exit> {
+    // Never turns a mistyped folder into a ledger.
+    if !args.ledger.join(andon_ledger::ledger::RECEIPTS_FILE).is_file() {
+        return Err(LedgerError::NotALedger { path: args.ledger.clone() }.into());
+    }
     let key = keys::load_hmac_key(&args.key)?;
     let signing_key = keys::load_signing_key(&args.signing_key)?;
     let options = Options { signing_key: Some(signing_key), ..Options::default() };
@@ -78,7 +82,10 @@ pub fn prove(args: &ProveArgs) -> anyhow::Result<Exit> {
     let at = note_or_latest(&args.ledger, args.checkpoint.as_deref(), &verifier)?;
     let seq = match (args.seq, &args.hash) {
         (Some(seq), _) => seq,
-        (None, Some(hash)) => find_seq(&args.ledger, hash, at.checkpoint.size)?,
+        (None, Some(hash)) if andon_ledger::store::is_hash(hash) => find_seq(&args.ledger, hash, at.checkpoint.size)?,
+        (None, Some(hash)) => {
+            return Err(BadArgument(format!("--hash `{hash}` is not a receipt hash (64 lowercase hex digits)")).into());
+        }
         (None, None) => unreachable!("clap requires --seq or --hash"),
     };
     let (proof, line) = ledger_log::prove(&args.ledger, seq, &at)?;
@@ -120,26 +127,39 @@ pub fn consistency(args: &ConsistencyArgs) -> anyhow::Result<Exit> {
 }
 
 /// `andon witness`: check a consistency proof from the last checkpoint this witness
-/// cosigned of the log, then cosign the newer checkpoint and remember it.
+/// cosigned of the log, then cosign the newer checkpoint and remember it. The state
+/// of each log is read, checked and replaced under an exclusive lock, so two runs
+/// at once cannot both cosign (one of two forks would be refused).
 pub fn witness(args: &WitnessArgs) -> anyhow::Result<Exit> {
-    let (_, log_key) = keys::load_verifying_key(&args.log_public_key)?;
-    let log = NoteVerifier::new(&args.origin, log_key)?;
     let (_, witness_key) = keys::load_signing_key(&args.witness_key)?;
     let cosigner = Cosigner::new(&args.name, witness_key)?;
     if args.print_verifier_key {
         outln!("{}", cosigner.verifier());
         return Ok(Exit::Ok);
     }
-    let proof_path = args.proof.as_deref().context("a consistency proof file is required")?;
+    let (Some(log_key), Some(origin), Some(proof_path), Some(state_dir)) =
+        (&args.log_public_key, &args.origin, &args.proof, &args.state)
+    else {
+        return Err(BadArgument("a PROOF, --log-public-key, --origin and --state are needed to cosign".into()).into());
+    };
+    let (_, log_key) = keys::load_verifying_key(log_key)?;
+    let log = NoteVerifier::new(origin, log_key)?;
     let bytes = andon_core::evidence::read_file_capped(proof_path, andon_ledger::note::MAX_PROOF_FILE_BYTES)?;
     let proof = ConsistencyProof::parse(&bytes).with_context(|| format!("proof {}", proof_path.display()))?;
-    let state_dir = args.state.as_deref().context("--state is required")?;
     std::fs::create_dir_all(state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;
-    // One state file per log: the last checkpoint cosigned.
-    let state = state_dir.join(args.origin.replace('/', "_"));
+    // One state file per log, named by the hex of its origin (any origin, no clash).
+    let name = hex::encode(origin.as_bytes());
+    let state = state_dir.join(format!("{name}.checkpoint"));
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state_dir.join(format!("{name}.lock")))
+        .with_context(|| format!("cannot open the witness lock in {}", state_dir.display()))?;
+    lock.lock().with_context(|| format!("cannot lock the witness state in {}", state_dir.display()))?;
     let old = if state.is_file() {
-        let (old, _) = LogCheckpoint::open(&read_note_file(&state)?, &args.origin, std::slice::from_ref(&log))
-            .with_context(|| format!("witness state {}", state.display()))?;
+        let (old, _) = LogCheckpoint::open(&read_note_file(&state)?, origin, std::slice::from_ref(&log))
+            .with_context(|| format!("witness state {} (another log key or origin?)", state.display()))?;
         Some(old)
     } else {
         None
@@ -157,7 +177,7 @@ pub fn witness(args: &WitnessArgs) -> anyhow::Result<Exit> {
                 .checkpoint
                 .verify(std::slice::from_ref(&log))
                 .map_err(|e| log_error(format!("refused to cosign: {e}")))?;
-            LogCheckpoint::from_note(&proof.checkpoint, &args.origin).map_err(|e| log_error(e.to_string()))?
+            LogCheckpoint::from_note(&proof.checkpoint, origin).map_err(|e| log_error(e.to_string()))?
         }
     };
     let mut note = proof.checkpoint.clone();
@@ -165,33 +185,56 @@ pub fn witness(args: &WitnessArgs) -> anyhow::Result<Exit> {
     cosigner.cosign(&mut note, now)?;
     andon_work::bundle::write_atomic(&state, &note.to_bytes())
         .with_context(|| format!("cannot write {}", state.display()))?;
+    drop(lock);
     match old {
-        Some(old) => eprintln!("cosigned {} at size {} (consistent with size {})", args.origin, new.size, old.size),
-        None => eprintln!("cosigned {} at size {} (first checkpoint seen of this log)", args.origin, new.size),
+        Some(old) => eprintln!("cosigned {origin} at size {} (consistent with size {})", new.size, old.size),
+        None => eprintln!("cosigned {origin} at size {} (first checkpoint seen of this log)", new.size),
     }
     emit(args.output.as_deref(), &note.to_bytes())?;
     Ok(Exit::Ok)
 }
 
-/// Parses `--witness` verifier keys.
+/// Parses `--witness` verifier keys; the same witness named twice counts once.
 pub fn witness_keys(keys: &[String]) -> anyhow::Result<Vec<CosignatureVerifier>> {
-    keys.iter().map(|k| CosignatureVerifier::parse(k).map_err(anyhow::Error::from)).collect()
+    let mut verifiers: Vec<CosignatureVerifier> = Vec::new();
+    for key in keys {
+        let verifier = CosignatureVerifier::parse(key)?;
+        if !verifiers.contains(&verifier) {
+            verifiers.push(verifier);
+        }
+    }
+    Ok(verifiers)
 }
 
 /// `andon cosigned`: store witnesses' cosignatures with the ledger's notes, so
-/// exports carry them.
+/// exports carry them. Each note must be the log's own (signature, and the tree of
+/// the ledger's receipts); only cosignature lines that verify with a `--witness`
+/// key are kept.
 pub fn cosigned(args: &CosignedArgs) -> anyhow::Result<Exit> {
     let verifier = verifier(&args.ledger, &args.public_key)?;
+    let witnesses = witness_keys(&args.witnesses)?;
     for path in &args.notes {
         let signed = ledger_log::open_note(&read_note_file(path)?, &verifier)
             .with_context(|| format!("cosigned note {}", path.display()))?;
-        ledger_log::record_note(&args.ledger, &signed)?;
-        outln!(
-            "stored     size {}: {} signature(s) ({})",
-            signed.checkpoint.size,
-            signed.note.signatures().len(),
-            path.display()
-        );
+        ledger_log::check_note(&args.ledger, &signed).with_context(|| format!("cosigned note {}", path.display()))?;
+        let mut kept = andon_ledger::note::Note::signed_by(&signed.note, &verifier);
+        let mut names = Vec::new();
+        for witness in &witnesses {
+            if let Some(line) = witness.cosignature_of(&signed.note)? {
+                kept.add_signature(line.clone())?;
+                names.push(witness.name().to_string());
+            }
+        }
+        if names.is_empty() {
+            return Err(log_error(format!(
+                "{} carries no cosignature by the --witness keys given: nothing is stored",
+                path.display()
+            ))
+            .into());
+        }
+        let kept = SignedCheckpoint { checkpoint: signed.checkpoint.clone(), note: kept };
+        ledger_log::record_note(&args.ledger, &kept)?;
+        outln!("stored     size {}: cosigned by {} ({})", signed.checkpoint.size, names.join(", "), path.display());
     }
     Ok(Exit::Ok)
 }

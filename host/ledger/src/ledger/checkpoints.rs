@@ -118,7 +118,7 @@ fn parse(text: &[u8], superseded: &HashSet<Vec<u8>>) -> Listing {
 /// Reads the checkpoints under a shared lock of `checkpoints.jsonl` (read-only:
 /// nothing is created or cut). `None` when the ledger has no `checkpoints.jsonl`.
 pub(crate) fn read(dir: &Dir) -> std::io::Result<Option<Listing>> {
-    let file = match dir.open(CHECKPOINTS_FILE) {
+    let file = match crate::store::open_regular(dir, CHECKPOINTS_FILE) {
         Ok(file) => file.into_std(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),

@@ -222,3 +222,16 @@ pub fn record_note(path: &Path, signed: &SignedCheckpoint) -> Result<()> {
     let dir = open_dir(path)?;
     super::tree::record_note(&dir, path, signed.checkpoint.size, &signed.note, &signed.checkpoint.origin)
 }
+
+/// Checks that a verified note is of this ledger's log: its tree is the tree of the
+/// ledger's first receipts (not beyond them, the same root).
+///
+/// # Errors
+/// [`LedgerError::Log`] naming what differs.
+pub fn check_note(path: &Path, signed: &SignedCheckpoint) -> Result<()> {
+    let size = signed.checkpoint.size;
+    let root = signed.checkpoint.root;
+    let computed = from_tree(path, size, |src| tlog::root(src, size), |r| *r == root)?;
+    debug_assert_eq!(computed, root);
+    Ok(())
+}

@@ -28,6 +28,8 @@ pub const LOG_CHECKPOINTS_DIR: &str = "log-checkpoints";
 pub const ORIGIN_FILE: &str = "origin";
 /// The newest checkpoint note, inside `tiles/` (the C2SP tlog-tiles `<prefix>/checkpoint`).
 pub const LATEST_CHECKPOINT: &str = "checkpoint";
+/// The lock file of `log-checkpoints/` (held while a note is recorded).
+const NOTES_LOCK: &str = ".lock";
 /// Prefix of every generated origin; a random 16-hex-digit id follows.
 pub const ORIGIN_PREFIX: &str = "andon.local/ledger-";
 /// Most bytes of an origin file read.
@@ -48,29 +50,54 @@ fn tree_error(path: &Path, action: &str) -> impl FnOnce(tlog::TlogError) -> Ledg
 /// # Errors
 /// [`LedgerError::Io`] when it cannot be read or written, or is not a valid key name.
 pub fn origin(dir: &Dir, path: &Path, create: bool) -> Result<String> {
-    match dir.open(ORIGIN_FILE) {
+    match crate::store::open_regular(dir, ORIGIN_FILE) {
         Ok(file) => {
             let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_ORIGIN_BYTES), &mut text)
+            std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_ORIGIN_BYTES + 1), &mut text)
                 .map_err(io(path, "read origin"))?;
             let origin = text.strip_suffix('\n').unwrap_or(&text).to_string();
-            if !crate::note::is_key_name(&origin) {
-                return Err(io(path, "read origin")(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("`{origin}` is not a log origin (one line, no spaces or `+`)"),
+            if text.len() as u64 > MAX_ORIGIN_BYTES || !crate::note::is_key_name(&origin) {
+                return Err(LedgerError::Log(format!(
+                    "{}/{ORIGIN_FILE} is not a log origin (one line of at most {MAX_ORIGIN_BYTES} bytes, no spaces or `+`)",
+                    path.display()
                 )));
             }
             Ok(origin)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            let mut id = [0u8; 8];
-            getrandom::fill(&mut id).map_err(|e| io(path, "draw a log id")(std::io::Error::other(e.to_string())))?;
-            let origin = format!("{ORIGIN_PREFIX}{}", hex::encode(id));
+            // Notes already signed name the log: a lost origin file is restored from
+            // the newest, never replaced by a new name.
+            let origin = match newest_note_origin(dir) {
+                Some(origin) => {
+                    tracing::warn!(
+                        "ledger {}: the origin file was missing; restored `{origin}` from the newest checkpoint note",
+                        path.display()
+                    );
+                    origin
+                }
+                None => {
+                    let mut id = [0u8; 8];
+                    getrandom::fill(&mut id)
+                        .map_err(|e| io(path, "draw a log id")(std::io::Error::other(e.to_string())))?;
+                    format!("{ORIGIN_PREFIX}{}", hex::encode(id))
+                }
+            };
             write_atomic(dir, ORIGIN_FILE, format!("{origin}\n").as_bytes()).map_err(io(path, "write origin"))?;
             Ok(origin)
         }
         Err(e) => Err(io(path, "open origin")(e)),
     }
+}
+
+/// The origin line of the newest note in `log-checkpoints/`, if any.
+pub(crate) fn newest_note_origin(dir: &Dir) -> Option<String> {
+    let notes = dir.open_dir(LOG_CHECKPOINTS_DIR).ok()?;
+    let newest = notes.entries().ok()?.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok()).max()?;
+    let file = crate::store::open_regular(&notes, newest.to_string()).ok()?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, crate::note::MAX_NOTE_BYTES as u64), &mut bytes).ok()?;
+    let note = Note::parse(&bytes).ok()?;
+    note.text().lines().next().filter(|o| crate::note::is_key_name(o)).map(str::to_string)
 }
 
 /// Writes `name` in `dir` durably and atomically (temporary file, fsync, rename,
@@ -150,6 +177,12 @@ impl Tree {
 pub(crate) fn record_note(dir: &Dir, path: &Path, size: u64, note: &Note, origin: &str) -> Result<()> {
     ensure_dir(dir, LOG_CHECKPOINTS_DIR).map_err(io(path, "create log-checkpoints"))?;
     let notes = dir.open_dir(LOG_CHECKPOINTS_DIR).map_err(io(path, "open log-checkpoints"))?;
+    // Writers, exports and `andon cosigned` merge into the same files: one at a time.
+    let lock = notes
+        .open_with(NOTES_LOCK, OpenOptions::new().write(true).create(true).truncate(false))
+        .map_err(io(path, "open log-checkpoints/.lock"))?
+        .into_std();
+    lock.lock().map_err(io(path, "lock log-checkpoints"))?;
     let name = size.to_string();
     LogCheckpoint::from_note(note, origin)
         .map_err(|e| io(path, "record a checkpoint note")(std::io::Error::other(e)))?;
@@ -159,9 +192,8 @@ pub(crate) fn record_note(dir: &Dir, path: &Path, size: u64, note: &Note, origin
     let mut stored = match Note::parse(&existing) {
         Ok(stored) if stored.text() == note.text() => stored,
         _ => {
-            return Err(io(path, format!("record checkpoint note {LOG_CHECKPOINTS_DIR}/{name}"))(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "a note of this size with another checkpoint is stored (the log forked: run `andon verify`)",
+            return Err(LedgerError::Log(format!(
+                "{LOG_CHECKPOINTS_DIR}/{name} holds a note of size {size} with another checkpoint: two trees of one size (the log forked; run `andon verify`)"
             )));
         }
     };
@@ -213,6 +245,41 @@ fn ensure_dir(dir: &Dir, name: &str) -> std::io::Result<()> {
     }
 }
 
+/// Compares every stored tile with the first `size` receipts and, when any differs
+/// (or the tiles cannot be read at all), moves them aside to `tiles.superseded-<n>`
+/// and rebuilds them. Returns whether it rebuilt.
+pub(crate) fn rebuild_if_wrong(dir: &Dir, path: &Path, size: u64) -> Result<bool> {
+    let clean = FileTileStore::open_in(dir, path, true).ok().and_then(|store| {
+        let lines = read_lines(path).ok()?.take(size as usize);
+        let report = tlog::check(&store, lines).ok()?;
+        // Tiles behind the receipts are written at the next checkpoint, not wrong.
+        Some(report.problems.iter().all(|p| matches!(p.kind, tlog::TileProblemKind::Behind { .. })))
+    });
+    if clean == Some(true) {
+        return Ok(false);
+    }
+    move_aside(dir, path)?;
+    let store = FileTileStore::open_in(dir, path, true).map_err(tree_error(path, "open tiles"))?;
+    let lines = read_lines(path)?.take(size as usize);
+    tlog::rebuild(&store, lines).map_err(tree_error(path, "rebuild the tiles"))?;
+    Ok(true)
+}
+
+/// Moves `tiles/` (file or folder) aside to the first free `tiles.superseded-<n>`.
+fn move_aside(dir: &Dir, path: &Path) -> Result<()> {
+    if !dir.exists(TILES_DIR) && dir.symlink_metadata(TILES_DIR).is_err() {
+        return Ok(());
+    }
+    let aside =
+        (1..).map(|n| format!("{TILES_DIR}.superseded-{n}")).find(|name| !dir.exists(name)).expect("a free name");
+    tracing::warn!(
+        "ledger {}: the stored tiles do not match the receipts; moved to {aside} and rebuilt",
+        path.display()
+    );
+    dir.rename(TILES_DIR, dir, &aside).map_err(io(path, "move the stale tiles aside"))?;
+    sync_dir(dir).map_err(io(path, "sync the ledger directory"))
+}
+
 /// A writer of the tiles of the first `size` receipts: the stored tiles resumed and
 /// the missing leaves pushed; tiles that disagree with the receipts moved aside to
 /// `tiles.superseded-<n>` and rebuilt.
@@ -221,16 +288,7 @@ fn open_writer(dir: &Dir, path: &Path, size: u64) -> Result<TileWriter<FileTileS
     match resume(open()?, path, size)? {
         Some(writer) => Ok(writer),
         None => {
-            let aside = (1..)
-                .map(|n| format!("{TILES_DIR}.superseded-{n}"))
-                .find(|name| !dir.exists(name))
-                .expect("a free name");
-            tracing::warn!(
-                "ledger {}: the stored tiles do not match the receipts; moved to {aside} and rebuilt",
-                path.display()
-            );
-            dir.rename(TILES_DIR, dir, &aside).map_err(io(path, "move the stale tiles aside"))?;
-            sync_dir(dir).map_err(io(path, "sync the ledger directory"))?;
+            move_aside(dir, path)?;
             resume(open()?, path, size)?.ok_or_else(|| {
                 io(path, "rebuild the tiles")(std::io::Error::other("fresh tiles do not match the receipts"))
             })

@@ -68,7 +68,7 @@ pub struct Report {
 
 fn writer_active(dir: &cap_std::fs::Dir) -> bool {
     // Read-only: never create the lock file, only probe it.
-    match dir.open(LOCK_FILE) {
+    match crate::store::open_regular(dir, LOCK_FILE) {
         Ok(file) => matches!(file.into_std().try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)),
         Err(_) => false,
     }
@@ -87,7 +87,7 @@ pub fn verify(path: &Path, options: &VerifyOptions, progress: &mut dyn FnMut(u64
     };
     let dir = open_dir(path)?;
     let writer_active = writer_active(&dir);
-    let receipts = match dir.open(RECEIPTS_FILE) {
+    let receipts = match crate::store::open_regular(&dir, RECEIPTS_FILE) {
         Ok(file) => file.into_std(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(LedgerError::NotALedger { path: path.into() });

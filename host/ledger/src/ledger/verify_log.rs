@@ -88,6 +88,15 @@ pub(super) fn check(
     let dir = super::open_dir(path)?;
     let origin = match super::tree::origin(&dir, path, false) {
         Ok(origin) => origin,
+        // Notes exist but the origin file is gone: said, and the notes' own origin used.
+        Err(_) if let Some(origin) = super::tree::newest_note_origin(&dir) => {
+            problems.push(problem(
+                ProblemKind::NoteInvalid,
+                0,
+                format!("the origin file is missing or unreadable; the checkpoint notes name the log `{origin}`"),
+            ));
+            origin
+        }
         Err(_) if since.is_empty() => return Ok((report, problems)),
         Err(e) => {
             problems.push(problem(ProblemKind::NoteInvalid, 0, format!("no log origin to check --since against: {e}")));
@@ -170,6 +179,43 @@ pub(super) fn check(
         newest = Some(signed);
     }
 
+    // tiles/checkpoint, what the tile API serves, is one of the stored notes.
+    let latest = path.join(TILES_DIR).join(super::LATEST_CHECKPOINT);
+    if std::fs::symlink_metadata(&latest).is_ok() {
+        let served = crate::note::read_file(&latest, crate::note::MAX_NOTE_BYTES)
+            .and_then(|bytes| crate::note::Note::parse(&bytes))
+            .map_err(|e| e.to_string())
+            .and_then(|note| {
+                if let Some(v) = &verifier {
+                    note.verify(std::slice::from_ref(v)).map_err(|e| e.to_string())?;
+                }
+                let checkpoint = crate::note::LogCheckpoint::from_note(&note, &origin).map_err(|e| e.to_string())?;
+                let stored = crate::note::read_file(
+                    &path.join(super::LOG_CHECKPOINTS_DIR).join(checkpoint.size.to_string()),
+                    crate::note::MAX_NOTE_BYTES,
+                )
+                .and_then(|bytes| crate::note::Note::parse(&bytes))
+                .map_err(|_| format!("no stored note of its size {}", checkpoint.size))?;
+                if stored.text() != note.text() {
+                    return Err(format!("it differs from log-checkpoints/{}", checkpoint.size));
+                }
+                // It is the newest note (a writer replaces it right after each one).
+                match ledger_log::note_sizes(path).ok().and_then(|sizes| sizes.last().copied()) {
+                    Some(newest) if newest != checkpoint.size && !writer_active => {
+                        Err(format!("it is the note of size {}, not the newest, of size {newest}", checkpoint.size))
+                    }
+                    _ => Ok(()),
+                }
+            });
+        if let Err(e) = served {
+            problems.push(problem(
+                ProblemKind::NoteInvalid,
+                0,
+                format!("tiles/checkpoint (served as /checkpoint): {e}"),
+            ));
+        }
+    }
+
     // Held notes: the log only grew since each, proven by a consistency proof to the
     // newest stored note (or to the whole verified tree when none is stored).
     for bytes in since {
@@ -177,7 +223,7 @@ pub(super) fn check(
         let held = match ledger_log::open_note(bytes, verifier) {
             Ok(held) => held,
             Err(e) => {
-                problems.push(problem(ProblemKind::NoteInvalid, 0, format!("held note: {e}")));
+                problems.push(problem(ProblemKind::NoteInvalid, 0, format!("held note (--since): {e}")));
                 continue;
             }
         };

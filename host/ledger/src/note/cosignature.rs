@@ -136,6 +136,15 @@ impl CosignatureVerifier {
         &self.name
     }
 
+    /// This witness's cosignature line of `note`, when it has one that verifies.
+    ///
+    /// # Errors
+    /// [`NoteError::BadSignature`] when a signature line of this witness does not verify.
+    pub fn cosignature_of<'n>(&self, note: &'n Note) -> Result<Option<&'n NoteSignature>> {
+        self.verify(note)?;
+        Ok(note.signatures().iter().find(|s| s.name == self.name && s.key_id == self.key_id))
+    }
+
     /// The timestamp of this witness's valid cosignature of `note`, if it has one.
     ///
     /// # Errors

@@ -103,7 +103,7 @@ impl FileTileStore {
 
     /// Reads a tile file of at most `limit` bytes; `None` when absent.
     fn read_file(&self, dir: &Dir, name: &str, shown: &str, limit: usize) -> Result<Option<Vec<u8>>> {
-        let file = match dir.open(name) {
+        let file = match crate::store::open_regular(dir, name) {
             Ok(file) => file,
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(self.io(format!("open {shown}"))(e)),
