@@ -50,6 +50,16 @@ fn every_cap_in_docs_limits_md_matches_its_constant() {
         ("checkpoint_every", andon_ledger::ledger::DEFAULT_CHECKPOINT_EVERY),
         ("queue_capacity", governance.queue_capacity as u64),
         ("wip_limit", governance.wip_limit as u64),
+        ("http_connections", andon_service::listener::DEFAULT_MAX_CONNECTIONS as u64),
+        ("http_header_timeout_s", andon_service::listener::DEFAULT_HEADER_TIMEOUT_SECS),
+        ("http_body_timeout_s", andon_service::mcp::DEFAULT_BODY_TIMEOUT_SECS),
+        ("http_body_bytes", andon_service::mcp::MAX_BODY_BYTES as u64),
+        ("http_rate_per_second", u64::from(andon_service::mcp::DEFAULT_RATE_PER_SECOND)),
+        ("http_rate_burst", u64::from(andon_service::mcp::DEFAULT_BURST)),
+        ("stdio_line_bytes", andon_service::mcp::stdio::MAX_LINE_BYTES as u64),
+        ("receipts_page", andon_service::mcp::LISTED_RECEIPTS as u64),
+        ("tokens_file_bytes", andon_service::auth::tokens::MAX_TOKENS_FILE_BYTES as u64),
+        ("jwks_bytes", andon_service::auth::jwt::MAX_JWKS_BYTES as u64),
     ]
     .into_iter()
     .collect();

@@ -1,6 +1,8 @@
 //! Integration tests of the Andon host: one binary, one module per area.
 
+mod abuse;
 mod archive;
+mod auth;
 mod bounded_input;
 mod bundle;
 mod cache;
@@ -12,12 +14,15 @@ mod golden;
 mod golden_ledger;
 mod hostile;
 mod hostile_input;
+mod http_client;
 mod incident;
 mod intake;
 mod integrity;
 mod jcs;
 mod ledger;
 mod limits;
+mod load_tls;
+mod mcp_conformance;
 mod mcp_http;
 mod mcp_stdio;
 mod public_log;
@@ -29,3 +34,4 @@ mod service;
 mod support;
 mod tamper;
 mod tlog;
+mod tls;

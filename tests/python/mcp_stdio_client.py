@@ -200,10 +200,11 @@ class Run:
 
     async def rejected(self, name: str, arguments: dict[str, Any], what: str) -> None:
         """Calls a tool with arguments its input schema refuses: Andon checks arguments
-        against the declared inputSchema before the tool runs and answers a JSON-RPC
-        invalid-params error (-32602) naming the member; never a result."""
-        error = await self.protocol_error(name, arguments, what)
-        self.check.equal(error.code, -32602, f"{what}: refused as invalid params")
+        against the declared inputSchema before the tool runs and answers a tool error
+        (isError) naming the problem, so a model can correct the call (MCP 2025-11-25,
+        SEP-1303); the tool never runs."""
+        text = await self.tool_error(name, arguments)
+        self.check("invalid arguments" in text, f"{what}: the tool error says the arguments are invalid", text)
 
 
 def load_scenario(directory: Path, name: str) -> dict[str, Any]:
@@ -356,11 +357,12 @@ async def scenario(session: ClientSession, scenarios: Path) -> dict[str, Any]:
     text = await run.tool_error("close_incident", {"incident_id": incident_id, "feedback": "again"})
     check("illegal transition" in text.lower(), "close twice: the error names an illegal transition", text)
 
-    # A tool that does not exist is a protocol error (JSON-RPC error, not a result).
-    await run.protocol_error("no_such_tool", {}, "an unknown tool")
-    # Arguments that do not fit the input schema are protocol errors, never run: Andon
-    # validates them against the tool's declared inputSchema before dispatch (rmcp alone
-    # would answer a failed deserialization as a tool error, per MCP SEP-1303).
+    # A tool that does not exist is a protocol error (-32602) naming it.
+    error = await run.protocol_error("no_such_tool", {}, "an unknown tool")
+    check.equal(error.code, -32602, "an unknown tool: invalid params")
+    check("no_such_tool" in error.message, "an unknown tool: the error names it", error.message)
+    # Arguments that do not fit the input schema are tool errors (isError), never run:
+    # Andon validates them against the tool's declared inputSchema before dispatch.
     stray = dict(incident, incident_id="INC-2026-0099")
     for name, arguments, what in (
         ("submit_incident", {"evaluation_mode": False}, "submit_incident without evidence"),
@@ -412,6 +414,8 @@ async def main(binary: str, args: list[str], scenarios: Path) -> dict[str, Any]:
             read_stream, write_stream, read_timeout_seconds=READ_TIMEOUT_SECONDS, message_handler=on_message
         ) as session:
             init = await session.initialize()
+            if init.server_info.name != "andon":
+                raise CheckFailed(f"serverInfo names {init.server_info.name!r}, not andon: {dump(init)}")
             if init.capabilities.tools is None or init.capabilities.resources is None:
                 raise CheckFailed(f"server does not announce tools and resources: {dump(init)}")
             summary = await scenario(session, scenarios)

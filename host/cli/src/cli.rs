@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod log;
 pub mod replay;
 pub mod serve;
+pub mod token;
 pub mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -68,7 +69,9 @@ pub enum Command {
     /// logs go to stderr, filtered by RUST_LOG).
     Mcp(serve::McpArgs),
     /// Serve the tools over MCP streamable HTTP at /mcp, with Prometheus /metrics.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
+    /// Create, list and revoke static bearer tokens of `andon serve` (stored as hashes).
+    Token(token::TokenArgs),
 }
 
 /// Output format.

@@ -10,6 +10,7 @@ mod ledger;
 mod log;
 mod replay;
 mod serve;
+mod token;
 mod verify;
 
 use std::path::Path;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Cosigned(args) => log::cosigned(&args),
         Command::Mcp(args) => serve::mcp(&args),
         Command::Serve(args) => serve::serve(&args),
+        Command::Token(args) => token::run(&args),
     }
 }
 

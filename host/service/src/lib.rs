@@ -4,5 +4,7 @@
 
 #![deny(missing_docs)]
 
+pub mod auth;
+pub mod listener;
 pub mod mcp;
 pub mod service;

@@ -173,6 +173,8 @@ struct Job {
     receipts: Vec<ReceiptRef>,
     /// `None` for an incident recovered on start: nobody waits for it.
     reply: Option<oneshot::Sender<Result<Decided, String>>>,
+    /// `annotation.principal` of the receipts written for it: who submitted it.
+    principal: serde_json::Value,
 }
 
 /// The decision deadline of a queued or running incident.
@@ -264,6 +266,9 @@ impl Service {
         }
         std::fs::create_dir_all(&ledger_dir).map_err(|source| ServiceError::Io { path: ledger_dir.clone(), source })?;
         std::fs::create_dir_all(&export_dir).map_err(|source| ServiceError::Io { path: export_dir.clone(), source })?;
+        // Export paths go to clients, which may run elsewhere: always absolute.
+        let export_dir =
+            std::path::absolute(&export_dir).map_err(|source| ServiceError::Io { path: export_dir.clone(), source })?;
         let ledger = Ledger::open(
             &ledger_dir,
             hmac_key,
@@ -367,6 +372,16 @@ impl Service {
             Ok(Err(e)) => tracing::error!("final checkpoint failed: {e}"),
             Err(e) => tracing::error!("final checkpoint failed: {e}"),
         }
+    }
+}
+
+/// Adds `annotation.principal` to a lifecycle receipt's draft.
+fn name_principal(draft: &mut andon_ledger::receipt::Draft, principal: &serde_json::Value) {
+    match draft.annotation.as_mut().and_then(serde_json::Value::as_object_mut) {
+        Some(annotation) => {
+            annotation.insert("principal".into(), principal.clone());
+        }
+        None => draft.annotation = Some(serde_json::json!({ "principal": principal })),
     }
 }
 

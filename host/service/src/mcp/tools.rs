@@ -5,13 +5,15 @@ use std::sync::Arc;
 use rmcp::handler::server::tool::IntoCallToolResult;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
-use rmcp::{ErrorData, Json, tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, Json, RoleServer, tool, tool_router};
 use serde_json::Value;
 
 use andon_work::incident::ExecutionStatus;
 
 use super::AndonMcp;
 use super::params::{CloseArgs, IncidentArgs, NoArgs, OutcomeArgs, OutcomeStatus, ReplayArgs, SubmitArgs};
+use super::progress::Progress;
 use super::results::{
     BundleInfo, BundleList, ComponentInfo, Exported, IncidentStatus, RecipeInfo, RecipeList, Replayed, RouteInfo,
     Transition, Verified,
@@ -73,7 +75,7 @@ impl AndonMcp {
                 // compile time, so a failure is a bug in this crate, not a runtime
                 // condition a caller could handle; every MCP test builds a server.
                 let validator = jsonschema::validator_for(&schema).expect("derived input schemas compile");
-                (tool.name.to_string(), validator)
+                (tool.name.to_string(), (validator, schema))
             })
             .collect();
         AndonMcp { service, tool_router, inputs: Arc::new(inputs) }
@@ -81,7 +83,10 @@ impl AndonMcp {
 
     /// Lists the loaded, verified bundles with their components (content hashes)
     /// and routes, and the governance settings.
-    #[tool(annotations(read_only_hint = true))]
+    #[tool(
+        title = "List bundles",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
     async fn list_bundles(&self, Parameters(_): Parameters<NoArgs>) -> Result<Json<BundleList>, Fail> {
         let bundles = self
             .service
@@ -120,7 +125,10 @@ impl AndonMcp {
 
     /// Lists every routed recipe: the incident kind it handles, its gates, its
     /// content hash and policies.
-    #[tool(annotations(read_only_hint = true))]
+    #[tool(
+        title = "List recipes",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
     async fn list_recipes(&self, Parameters(_): Parameters<NoArgs>) -> Result<Json<RecipeList>, Fail> {
         let mut recipes = Vec::new();
         for b in self.service.bundles() {
@@ -142,35 +150,69 @@ impl AndonMcp {
     /// Submits an incident and waits for its decision. Queued by severity under
     /// the WIP limit; returns the plan or the refusal (a refusal is a successful
     /// result with status `refused`; a full queue gives status `overloaded`) and
-    /// the receipts written.
-    #[tool]
-    async fn submit_incident(&self, Parameters(args): Parameters<SubmitArgs>) -> Result<Json<Decided>, Fail> {
+    /// the receipts written. With a `progressToken` the caller hears
+    /// `notifications/progress` when the submission is queued, when its evaluation
+    /// starts and when its decision is durable.
+    // Appends receipts only (never rewrites the ledger): not destructive. A second
+    // submission of the same incident is refused, so it is not idempotent.
+    #[tool(
+        title = "Submit an incident",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn submit_incident(
+        &self,
+        Parameters(args): Parameters<SubmitArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<Decided>, Fail> {
         let bytes = match (args.evidence, args.evidence_json) {
             (Some(object), None) => serde_json::to_vec(&Value::Object(object)).expect("a JSON object serializes"),
             (None, Some(text)) => text.into_bytes(),
             _ => {
-                return Err(Fail::Protocol(ErrorData::invalid_params(
-                    "give exactly one of `evidence` (an object) or `evidence_json` (JSON text)",
-                    None,
-                )));
+                return Err(Fail::Tool(
+                    "invalid arguments for `submit_incident`: give exactly one of `evidence` (an object) or \
+                     `evidence_json` (JSON text)"
+                        .into(),
+                ));
             }
         };
+        let principal = super::principal_of(&context);
+        // The incident id, for following the submission's phase (only when asked).
+        let progress = Progress::of(&context).map(|p| {
+            let id = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("incident_id").and_then(Value::as_str).map(str::to_string));
+            (p, id.unwrap_or_default())
+        });
         let service = Arc::clone(&self.service);
         let bundle = args.bundle;
         let mode = args.evaluation_mode;
-        let accepted = blocking(move || service.accept(&bytes, bundle.as_deref(), mode)).await?;
+        let accepted = blocking(move || service.accept_by(&principal, &bytes, bundle.as_deref(), mode)).await?;
         match accepted {
             crate::service::Accepted::Overloaded(decided) => Ok(Json(*decided)),
-            crate::service::Accepted::Queued(answer) => match answer.await {
-                Ok(Ok(decided)) => Ok(Json(decided)),
-                Ok(Err(message)) => Err(Fail::Tool(format!("the decision could not be recorded: {message}"))),
-                Err(_) => Err(Fail::Tool("the evaluator stopped before deciding".into())),
-            },
+            crate::service::Accepted::Queued(answer) => {
+                let answer = match progress {
+                    Some((progress, id)) => progress.follow(&self.service, &id, answer).await,
+                    None => answer.await,
+                };
+                match answer {
+                    Ok(Ok(decided)) => Ok(Json(decided)),
+                    Ok(Err(message)) => Err(Fail::Tool(format!("the decision could not be recorded: {message}"))),
+                    Err(_) => Err(Fail::Tool("the evaluator stopped before deciding".into())),
+                }
+            }
         }
     }
 
     /// An incident's status, decision, receipts and SLA figures.
-    #[tool(annotations(read_only_hint = true))]
+    #[tool(
+        title = "Incident status",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
     async fn incident_status(&self, Parameters(args): Parameters<IncidentArgs>) -> Result<Json<IncidentStatus>, Fail> {
         let service = Arc::clone(&self.service);
         let id = args.incident_id;
@@ -204,15 +246,28 @@ impl AndonMcp {
 
     /// Records how the plan's execution went (`executed` receipt). Only a planned
     /// incident takes an outcome.
-    #[tool]
-    async fn record_outcome(&self, Parameters(args): Parameters<OutcomeArgs>) -> Result<Json<Transition>, Fail> {
+    #[tool(
+        title = "Record a plan's outcome",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn record_outcome(
+        &self,
+        Parameters(args): Parameters<OutcomeArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<Transition>, Fail> {
+        let principal = super::principal_of(&context);
         let service = Arc::clone(&self.service);
         let status = match args.status {
             OutcomeStatus::Executed => ExecutionStatus::Executed,
             OutcomeStatus::Failed => ExecutionStatus::Failed,
         };
         let id = args.incident_id.clone();
-        let receipt = blocking(move || service.record_outcome(&id, status, &args.note)).await?;
+        let receipt = blocking(move || service.record_outcome_by(&principal, &id, status, &args.note)).await?;
         let status = match args.status {
             OutcomeStatus::Executed => "executed",
             OutcomeStatus::Failed => "execution_failed",
@@ -222,18 +277,37 @@ impl AndonMcp {
 
     /// Closes an incident with feedback (`closed` receipt). A planned incident
     /// needs its outcome first.
-    #[tool]
-    async fn close_incident(&self, Parameters(args): Parameters<CloseArgs>) -> Result<Json<Transition>, Fail> {
+    // Closing is final, but it appends a receipt and erases nothing: not destructive.
+    #[tool(
+        title = "Close an incident",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn close_incident(
+        &self,
+        Parameters(args): Parameters<CloseArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<Transition>, Fail> {
+        let principal = super::principal_of(&context);
         let service = Arc::clone(&self.service);
         let id = args.incident_id.clone();
-        let receipt = blocking(move || service.close(&id, &args.feedback)).await?;
+        let receipt = blocking(move || service.close_by(&principal, &id, &args.feedback)).await?;
         Ok(Json(Transition { incident_id: args.incident_id, status: "closed".into(), receipt }))
     }
 
     /// Writes the signed evidence bundle of an incident (receipts, component
     /// hashes, outputs; auditable offline with `andon audit`) into the server's
-    /// export directory and returns its path and SHA-256.
-    #[tool]
+    /// export directory and returns its (absolute) path and SHA-256.
+    // It writes a file in the export directory (replacing an earlier export of the
+    // same incident with one that covers more of its chain), never the ledger.
+    #[tool(
+        title = "Export an evidence bundle",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
     async fn export_incident(&self, Parameters(args): Parameters<IncidentArgs>) -> Result<Json<Exported>, Fail> {
         let service = Arc::clone(&self.service);
         let id = args.incident_id.clone();
@@ -242,7 +316,10 @@ impl AndonMcp {
     }
 
     /// Verifies the whole ledger: hashes, chain links, HMACs, checkpoint signatures.
-    #[tool(annotations(read_only_hint = true))]
+    #[tool(
+        title = "Verify the ledger",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
     async fn verify_ledger(&self, Parameters(_): Parameters<NoArgs>) -> Result<Json<Verified>, Fail> {
         let service = Arc::clone(&self.service);
         let report = blocking(move || service.verify()).await?;
@@ -258,7 +335,10 @@ impl AndonMcp {
 
     /// Re-runs the components a receipt names, from the content-addressed store,
     /// on a fresh engine, and compares decision bytes and fuel.
-    #[tool(annotations(read_only_hint = true))]
+    #[tool(
+        title = "Replay a receipt",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
     async fn replay_receipt(&self, Parameters(args): Parameters<ReplayArgs>) -> Result<Json<Replayed>, Fail> {
         let service = Arc::clone(&self.service);
         let seq = args.seq;

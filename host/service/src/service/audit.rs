@@ -42,6 +42,28 @@ impl Service {
         Ok(all.iter().skip(skip).map(ReceiptRef::of).collect())
     }
 
+    /// One page of receipt references, newest first: at most `limit` receipts
+    /// with seq below `before` (all when `None`), and the seq to pass as `before`
+    /// for the next page when older receipts remain.
+    ///
+    /// # Errors
+    /// [`ServiceError::Ledger`] when the ledger cannot be read.
+    pub fn receipts_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ReceiptRef>, Option<u64>), ServiceError> {
+        let all = andon_ledger::ledger::all_receipts(&self.inner.ledger_dir)?;
+        let end = match before {
+            Some(seq) => all.partition_point(|r| r.body.seq < seq),
+            None => all.len(),
+        };
+        let start = end.saturating_sub(limit);
+        let page: Vec<ReceiptRef> = all[start..end].iter().rev().map(ReceiptRef::of).collect();
+        let next = (start > 0).then(|| all[start].body.seq);
+        Ok((page, next))
+    }
+
     /// Writes the evidence bundle of incident `id` to the export directory and
     /// returns its path and SHA-256.
     ///

@@ -117,7 +117,7 @@ impl Inner {
     pub(super) fn refuse_queued(&self, mut job: Job) {
         let id = job.incident.envelope.incident_id.clone();
         let detail = "the host stopped before this incident was evaluated".to_string();
-        let annotation = json!({ "governance": { "reason": SHUTTING_DOWN } });
+        let annotation = json!({ "governance": { "reason": SHUTTING_DOWN }, "principal": job.principal });
         let queued = job.accepted.elapsed();
         let result = self.refuse_for_capacity(&mut job, SHUTTING_DOWN, detail, annotation, queued);
         {

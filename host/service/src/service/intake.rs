@@ -11,16 +11,33 @@ use andon_ledger::receipt::Kind;
 use andon_work::incident;
 
 use super::{Accepted, Decided, Inner, Job, Phase, ReceiptRef, Service, ServiceError, metrics};
+use crate::auth::Principal;
 
 impl Service {
-    /// Takes a submission in (blocking: intake and the durable `reported` or
-    /// `overloaded` receipt). `bundle` names a loaded bundle; by default the first
-    /// that routes the incident's kind.
+    /// Takes a submission of the local, trusted caller in: [`Service::accept_by`]
+    /// with [`Principal::local`].
+    ///
+    /// # Errors
+    /// As [`Service::accept_by`].
+    pub fn accept(&self, bytes: &[u8], bundle: Option<&str>, evaluation_mode: bool) -> Result<Accepted, ServiceError> {
+        self.accept_by(&Principal::local(), bytes, bundle, evaluation_mode)
+    }
+
+    /// Takes a submission of `principal` in (blocking: intake and the durable
+    /// `reported` or `overloaded` receipt). `bundle` names a loaded bundle; by
+    /// default the first that routes the incident's kind. Every receipt written for
+    /// the submission names `principal` in `annotation.principal`.
     ///
     /// # Errors
     /// Bad evidence, an incident already known, an unknown bundle, or a ledger
     /// failure; nothing was recorded then.
-    pub fn accept(&self, bytes: &[u8], bundle: Option<&str>, evaluation_mode: bool) -> Result<Accepted, ServiceError> {
+    pub fn accept_by(
+        &self,
+        principal: &Principal,
+        bytes: &[u8],
+        bundle: Option<&str>,
+        evaluation_mode: bool,
+    ) -> Result<Accepted, ServiceError> {
         let inner = &self.inner;
         let accepted = Instant::now();
         let (incident, redactions) = incident::intake(bytes, DEFAULT_MAX_EVIDENCE_BYTES)?;
@@ -48,12 +65,21 @@ impl Service {
             inner.admit(&mut state)
         };
         let names = redactions.iter().map(|r| format!("{} ({})", r.pointer, r.rule)).collect();
-        let mut job =
-            Job { incident, redactions: names, bundle, evaluation_mode, accepted, receipts: Vec::new(), reply: None };
+        let mut job = Job {
+            incident,
+            redactions: names,
+            bundle,
+            evaluation_mode,
+            accepted,
+            receipts: Vec::new(),
+            reply: None,
+            principal: principal.annotation(),
+        };
         if let Some((reason, detail)) = refuse {
             let annotation = json!({
                 "governance": { "reason": reason, "queue_capacity": inner.governance.queue_capacity },
                 "redactions": job.redactions,
+                "principal": job.principal,
             });
             let refused = inner.refuse_for_capacity(&mut job, reason, detail, annotation, Duration::ZERO);
             let mut state = inner.lock();
@@ -69,7 +95,9 @@ impl Service {
             tracing::warn!(incident = %id, reason, "submission refused by capacity governance");
             return Ok(Accepted::Overloaded(Box::new(decided)));
         }
-        let reported = incident::reported_draft(&inner.bundles[bundle], &job.incident, &redactions, evaluation_mode);
+        let mut reported =
+            incident::reported_draft(&inner.bundles[bundle], &job.incident, &redactions, evaluation_mode);
+        super::name_principal(&mut reported, &job.principal);
         let appended = inner.writer.append(reported);
         let mut state = inner.lock();
         state.accepting -= 1;

@@ -7,26 +7,51 @@ use andon_ledger::receipt::{Draft, Kind, StoredReceipt};
 use andon_work::incident::{self, ExecutionStatus, IncidentError};
 
 use super::{Phase, ReceiptRef, Service, ServiceError};
+use crate::auth::Principal;
 
 impl Service {
-    /// Records the outcome of an incident's plan (`executed` receipt).
+    /// Records the outcome of an incident's plan for the local, trusted caller.
+    ///
+    /// # Errors
+    /// As [`Service::record_outcome_by`].
+    pub fn record_outcome(&self, id: &str, status: ExecutionStatus, note: &str) -> Result<ReceiptRef, ServiceError> {
+        self.record_outcome_by(&Principal::local(), id, status, note)
+    }
+
+    /// Records the outcome of an incident's plan (`executed` receipt naming
+    /// `principal`).
     ///
     /// # Errors
     /// [`ServiceError::Incident`] on an illegal transition or unknown incident.
-    pub fn record_outcome(&self, id: &str, status: ExecutionStatus, note: &str) -> Result<ReceiptRef, ServiceError> {
+    pub fn record_outcome_by(
+        &self,
+        principal: &Principal,
+        id: &str,
+        status: ExecutionStatus,
+        note: &str,
+    ) -> Result<ReceiptRef, ServiceError> {
         let previous = self.claim(id)?;
-        let result = self.read_then_append(id, |receipts| incident::outcome_draft(receipts, id, status, note));
+        let result =
+            self.read_then_append(principal, id, |receipts| incident::outcome_draft(receipts, id, status, note));
         let appended = self.settle(id, previous, result)?;
         Ok(ReceiptRef::new(&appended, Kind::Executed))
     }
 
-    /// Closes an incident (`closed` receipt).
+    /// Closes an incident for the local, trusted caller.
+    ///
+    /// # Errors
+    /// As [`Service::close_by`].
+    pub fn close(&self, id: &str, feedback: &str) -> Result<ReceiptRef, ServiceError> {
+        self.close_by(&Principal::local(), id, feedback)
+    }
+
+    /// Closes an incident (`closed` receipt naming `principal`).
     ///
     /// # Errors
     /// [`ServiceError::Incident`] on an illegal transition or unknown incident.
-    pub fn close(&self, id: &str, feedback: &str) -> Result<ReceiptRef, ServiceError> {
+    pub fn close_by(&self, principal: &Principal, id: &str, feedback: &str) -> Result<ReceiptRef, ServiceError> {
         let previous = self.claim(id)?;
-        let result = self.read_then_append(id, |receipts| incident::close_draft(receipts, id, feedback));
+        let result = self.read_then_append(principal, id, |receipts| incident::close_draft(receipts, id, feedback));
         let appended = self.settle(id, previous, result)?;
         Ok(ReceiptRef::new(&appended, Kind::Closed))
     }
@@ -36,11 +61,13 @@ impl Service {
     /// from them and appends it through the group commit.
     fn read_then_append(
         &self,
+        principal: &Principal,
         id: &str,
         draft: impl FnOnce(&[StoredReceipt]) -> Result<Draft, IncidentError>,
     ) -> Result<Appended, ServiceError> {
         let receipts = andon_ledger::ledger::receipts_of(&self.inner.ledger_dir, id)?;
-        let draft = draft(&receipts)?;
+        let mut draft = draft(&receipts)?;
+        super::name_principal(&mut draft, &principal.annotation());
         Ok(self.inner.writer.append(draft)?)
     }
 

@@ -88,6 +88,14 @@ impl Inner {
                 accepted,
                 receipts: vec![ReceiptRef::of(&first)],
                 reply: None,
+                // Who submitted it, as its `reported` receipt says.
+                principal: first
+                    .body
+                    .annotation
+                    .as_ref()
+                    .and_then(|a| a.get("principal"))
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null),
                 incident,
             };
             self.enqueue(&mut state, id.clone(), job);

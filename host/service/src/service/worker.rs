@@ -64,7 +64,7 @@ impl Inner {
             "wip_in_flight": in_flight,
             "wip_limit": self.governance.wip_limit.max(1),
             "sla_ms": millis(deadline),
-        }});
+        }, "principal": job.principal });
         drafts.extend(incident::decision_drafts(
             &self.engine,
             bundle,
