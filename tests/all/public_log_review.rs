@@ -305,3 +305,18 @@ fn log_commands_answer_with_their_documented_codes() {
         .stderr(contains("is not a ledger"));
     assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0, "nothing was created");
 }
+
+#[test]
+fn a_file_smuggled_into_a_resigned_export_is_named() {
+    let host = Host::new();
+    closed_incident(&host);
+    let files = crate::integrity::files_of(&host.export(ID));
+    for name in ["notes.txt", "log/other/x", "log/proofs/07.tlog-proof", "components/not-a-hash.wasm"] {
+        let mut extra = files.clone();
+        extra.insert(name.into(), b"anything".to_vec());
+        let archive = crate::integrity::resigned(&host, extra, "extra.tar.gz");
+        let out = host.audit(&archive).code(24);
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(text.contains(&format!("{name}: not a file of an evidence bundle")), "{name}: {text}");
+    }
+}

@@ -39,6 +39,11 @@ pub fn parse_millis(ts: &str) -> Option<u64> {
     u64::try_from(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + millis).ok()
 }
 
+/// The names of the generated outputs, in the order [`documents`] returns them
+/// (an evidence bundle holds exactly these besides its receipts and proofs).
+pub const DOCUMENT_NAMES: [&str; 6] =
+    ["narrative.md", "remediation.md", "runbook.md", "checklist.md", "policies.md", "sla.json"];
+
 /// The lifecycle state of an incident, read from its receipts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -256,7 +261,7 @@ pub fn documents(receipts: &[StoredReceipt], ledger: &[StoredReceipt]) -> Vec<(S
         n += &format!("- **Feedback:** {feedback}\n");
     }
     n += &format!("\nReceipts: {}\n", f.receipt_hashes.join(", "));
-    out.push(("narrative.md".to_string(), n.into_bytes()));
+    out.push((DOCUMENT_NAMES[0].to_string(), n.into_bytes()));
 
     // Remediation recipe or refusal.
     let mut r = format!("# Remediation for {}\n{advisory}\n", f.incident_id);
@@ -288,7 +293,7 @@ pub fn documents(receipts: &[StoredReceipt], ledger: &[StoredReceipt]) -> Vec<(S
         }
         _ => r += "No decision recorded.\n",
     }
-    out.push(("remediation.md".to_string(), r.into_bytes()));
+    out.push((DOCUMENT_NAMES[1].to_string(), r.into_bytes()));
 
     // Runbook entry with success rate so far.
     let mut rb = format!("# Runbook: {}\n\n", f.kind);
@@ -307,7 +312,7 @@ pub fn documents(receipts: &[StoredReceipt], ledger: &[StoredReceipt]) -> Vec<(S
         format!("{ok}/{total} executions succeeded ({:.0}%)", 100.0 * ok as f64 / total as f64)
     };
     rb += &format!("- **Success rate so far:** {rate}\n");
-    out.push(("runbook.md".to_string(), rb.into_bytes()));
+    out.push((DOCUMENT_NAMES[2].to_string(), rb.into_bytes()));
 
     // Compliance checklist.
     let mut c = format!("# Compliance checklist: {}\n{advisory}\n", f.incident_id);
@@ -327,7 +332,7 @@ pub fn documents(receipts: &[StoredReceipt], ledger: &[StoredReceipt]) -> Vec<(S
     );
     c += &format!("- [{}] outcome recorded\n", if f.outcome_at.is_some() { "x" } else { " " });
     c += &format!("- [{}] incident closed with feedback\n", if f.closed_at.is_some() { "x" } else { " " });
-    out.push(("checklist.md".to_string(), c.into_bytes()));
+    out.push((DOCUMENT_NAMES[3].to_string(), c.into_bytes()));
 
     // Policies.
     let mut policies = BTreeSet::new();
@@ -343,12 +348,12 @@ pub fn documents(receipts: &[StoredReceipt], ledger: &[StoredReceipt]) -> Vec<(S
     for policy in &policies {
         p += &format!("- {policy}\n");
     }
-    out.push(("policies.md".to_string(), p.into_bytes()));
+    out.push((DOCUMENT_NAMES[4].to_string(), p.into_bytes()));
 
     // SLA.
     let mut sla_json = serde_json::to_vec_pretty(&sla(&f)).expect("sla serializes");
     sla_json.push(b'\n');
-    out.push(("sla.json".to_string(), sla_json));
+    out.push((DOCUMENT_NAMES[5].to_string(), sla_json));
     out
 }
 

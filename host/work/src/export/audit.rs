@@ -170,6 +170,7 @@ pub(super) fn check_files(
     report.log_origin = log.origin;
     report.log_size = log.size;
     report.inclusion_proofs = log.proofs;
+    check_names(files, &mut findings);
     check_evidence(files, &receipts, &mut findings);
     check_components(files, &receipts, &mut findings);
     report.findings = findings.0;
@@ -380,6 +381,28 @@ fn check_checkpoint(
                 checkpoint.seq, checkpoint.head_hash, last.body.seq, last.hash
             ),
         );
+    }
+}
+
+/// Every file is one an evidence bundle holds (docs/incidents.md): a file smuggled
+/// into a re-signed export is named, never passed over.
+fn check_names(files: &BundleFiles, findings: &mut Findings) {
+    for name in files.keys() {
+        let known =
+            [RECEIPT_CHAIN, EVIDENCE, CHECKPOINT, PUBLIC_KEY, AUDIT_SIGNATURE, super::LOG_CHECKPOINT, super::LOG_INDEX]
+                .contains(&name.as_str())
+                || crate::outputs::DOCUMENT_NAMES.contains(&name.as_str())
+                || name
+                    .strip_prefix(super::LOG_PROOFS)
+                    .and_then(|n| n.strip_suffix(".tlog-proof"))
+                    .is_some_and(|seq| seq.parse::<u64>().is_ok_and(|s| s > 0 && s.to_string() == seq))
+                || name
+                    .strip_prefix("components/")
+                    .and_then(|n| n.strip_suffix(".wasm"))
+                    .is_some_and(andon_ledger::store::is_hash);
+        if !known {
+            findings.add(name.clone(), "not a file of an evidence bundle (docs/incidents.md lists them)");
+        }
     }
 }
 
