@@ -248,7 +248,7 @@ fn wrong_tiles_never_stop_the_receipts_and_ledger_repair_rebuilds_them() {
     let (code, text) = verify(&host);
     assert_eq!(code, 0, "{text}");
     // What the tile API serves must be a stored note.
-    std::fs::write(tiles.join("checkpoint"), std::fs::read(host.path("a.note")).unwrap()).unwrap();
+    std::fs::write(tiles.join("checkpoint"), b"not a note\n").unwrap();
     let (code, text) = verify(&host);
     assert_eq!(code, 20, "{text}");
     assert!(text.contains("tiles/checkpoint (served as /checkpoint)"), "{text}");
@@ -319,4 +319,33 @@ fn a_file_smuggled_into_a_resigned_export_is_named() {
         let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
         assert!(text.contains(&format!("{name}: not a file of an evidence bundle")), "{name}: {text}");
     }
+}
+
+#[test]
+fn verify_reads_every_stored_tile_version_as_any_client_may() {
+    let host = Host::new();
+    closed_incident(&host);
+    checkpoint(&host, &host.path("a.note"));
+    host.submit(&CFO_ABSENT.replace(ID, "INC-2026-0002"), &[]);
+    checkpoint(&host, &host.path("b.note"));
+    assert_eq!(verify(&host).0, 0);
+    let partial = host.path("ledger/tiles/tile/0/000.p");
+    // A narrower version kept for the older checkpoint, altered.
+    let narrow = partial.join("5");
+    let saved = std::fs::read(&narrow).unwrap();
+    let mut bytes = saved.clone();
+    bytes[3] ^= 1;
+    std::fs::write(&narrow, bytes).unwrap();
+    let (code, text) = verify(&host);
+    assert_eq!(code, 20, "{text}");
+    assert!(text.contains("tiles/tile/0/000.p/5: hash 0 is not the hash of the receipts"), "{text}");
+    std::fs::write(&narrow, saved).unwrap();
+    // A tile far beyond the receipts, and a file that is no tile.
+    std::fs::create_dir_all(host.path("ledger/tiles/tile/0/x001")).unwrap();
+    std::fs::write(host.path("ledger/tiles/tile/0/x001/000"), vec![0u8; 8192]).unwrap();
+    std::fs::write(host.path("ledger/tiles/tile/0/notes.txt"), b"x").unwrap();
+    let (code, text) = verify(&host);
+    assert_eq!(code, 20, "{text}");
+    assert!(text.contains("tiles/tile/0/x001/000: hash 0 lies beyond the 8 receipts"), "{text}");
+    assert!(text.contains("tiles/tile/0/notes.txt: not a tile path"), "{text}");
 }

@@ -66,6 +66,7 @@ mod strict;
 mod tree;
 pub mod verify;
 mod verify_log;
+mod verify_tiles;
 
 pub use checkpoints::SUPERSEDED_FILE;
 pub use read::{all_receipts, each_receipt, live_checkpoints, receipt, receipts_of, record_checkpoint};

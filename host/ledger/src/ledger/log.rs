@@ -172,6 +172,14 @@ pub fn consistency(path: &Path, old: &LogCheckpoint, new: &SignedCheckpoint) -> 
         return Err(LedgerError::Log(format!("the old checkpoint (size {m}) is larger than the new one (size {n})")));
     }
     let (old_root, new_root) = (old.root, new.checkpoint.root);
+    // Name the note that is not of this ledger before trying to link the two.
+    for (which, size, root) in [("newer", n, new_root), ("older", m, old_root)] {
+        if size > 0 && from_tree(path, size, |src| tlog::root(src, size), |r| *r == root).is_err() {
+            return Err(LedgerError::Log(format!(
+                "the {which} checkpoint (size {size}) is not of this ledger's log: its root is not the root of the ledger's first {size} receipts (a fork, or another ledger)"
+            )));
+        }
+    }
     let proof = if m == 0 || m == n {
         if (m == 0 && old_root != tlog::EMPTY_ROOT) || (m == n && old_root != new_root) {
             return Err(LedgerError::Log(format!("two checkpoints of size {m} have different roots: the log forked")));

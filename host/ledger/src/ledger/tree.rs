@@ -128,6 +128,7 @@ impl Tree {
     /// `size` receipts.
     pub(crate) fn open(dir: &Dir, path: &Path, size: u64) -> Result<Tree> {
         let writer = open_writer(dir, path, size)?;
+        sync_latest(dir, path)?;
         Ok(Tree { path: path.to_path_buf(), writer: Some(writer) })
     }
 
@@ -169,6 +170,37 @@ impl Tree {
         write_atomic(&tiles, LATEST_CHECKPOINT, &note.to_bytes()).map_err(io(&self.path, "write tiles/checkpoint"))?;
         Ok(note)
     }
+}
+
+/// Makes `tiles/checkpoint` the newest stored note (a writer killed between
+/// recording a note and replacing it left an older one there).
+fn sync_latest(dir: &Dir, path: &Path) -> Result<()> {
+    let Ok(notes) = dir.open_dir(LOG_CHECKPOINTS_DIR) else { return Ok(()) };
+    let Some(newest) = notes
+        .entries()
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+        .max()
+    else {
+        return Ok(());
+    };
+    let Ok(mut file) = crate::store::open_regular(&notes, newest.to_string()) else { return Ok(()) };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, crate::note::MAX_NOTE_BYTES as u64), &mut bytes)
+        .map_err(io(path, "read the newest checkpoint note"))?;
+    let tiles = dir.open_dir(TILES_DIR).map_err(io(path, "open tiles"))?;
+    let current = crate::store::open_regular(&tiles, LATEST_CHECKPOINT).ok().and_then(|mut f| {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(&mut f, crate::note::MAX_NOTE_BYTES as u64), &mut b)
+            .ok()?;
+        Some(b)
+    });
+    if current.as_deref() != Some(&bytes[..]) {
+        write_atomic(&tiles, LATEST_CHECKPOINT, &bytes).map_err(io(path, "write tiles/checkpoint"))?;
+    }
+    Ok(())
 }
 
 /// Records a checkpoint note of `size` in `log-checkpoints/`. A note of that size
