@@ -1,5 +1,6 @@
-//! Builds every guest crate from source (see `andon-guest-build`) with its own target
-//! directory under `OUT_DIR`, and writes `components.rs` naming the components.
+//! Builds every guest crate from source (see `andon-guest-build`) into one guest target
+//! folder shared by every profile (`target/guest-target`), and writes `components.rs`
+//! naming the components.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -20,8 +21,17 @@ fn main() {
         println!("cargo:warning=installed the {} target for the guest build", andon_guest_build::WASM_TARGET);
     }
     let guests = andon_guest_build::discover(&root);
-    let built =
-        andon_guest_build::build(&root, &out_dir.join("guest-target"), &guests).unwrap_or_else(|e| panic!("{e}"));
+    // One guest target folder for every profile and tool (build, clippy, test,
+    // bench): beside the profile folders (`target/guest-target`), so the guests
+    // compile once, not once per build script run; cargo's lock serializes runs.
+    // The guests' own `guest` profile makes the bytes the same whoever builds them.
+    let shared = out_dir
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|name| name == "build"))
+        .and_then(|build| build.parent()?.parent())
+        .map(|target| target.join("guest-target"))
+        .unwrap_or_else(|| out_dir.join("guest-target"));
+    let built = andon_guest_build::build(&root, &shared, &guests).unwrap_or_else(|e| panic!("{e}"));
 
     let components_dir = out_dir.join("components");
     std::fs::create_dir_all(&components_dir).unwrap();

@@ -397,6 +397,53 @@ fn verify_checks_the_tiles_every_note_and_that_the_log_only_grew_since_a_held_no
     assert!(text.contains("TileMismatch") && text.contains(&format!("tile/0/000.p/{size}")), "{text}");
 }
 
+/// One binary-safe HTTP/1.1 GET: status and body.
+fn get(base: &str, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read as _, Write as _};
+    let authority = base.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let at = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&response[..at]).to_string();
+    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, response[at + 4..].to_vec())
+}
+
+#[test]
+fn andon_serve_publishes_the_checkpoint_and_tiles_that_a_go_monitor_verifies() {
+    let host = Host::new();
+    closed_incident(&host);
+    let note = host.path("c.checkpoint");
+    checkpoint(&host, &note);
+    let size = lines(&host).len();
+    let server = crate::mcp_http::Server::start(&host, &[]);
+    let (status, served) = get(&server.base, "/checkpoint");
+    assert_eq!(status, 200);
+    assert_eq!(served, std::fs::read(&note).unwrap());
+    // Mirror the tiles the checkpoint needs over HTTP; Go recomputes the signed root
+    // from them and proves a leaf with its own code.
+    let mirror = host.path("mirror");
+    let path = format!("tile/0/000.p/{size}");
+    let (status, tile) = get(&server.base, &format!("/{path}"));
+    assert_eq!((status, tile.len()), (200, 32 * size));
+    std::fs::create_dir_all(mirror.join("tile/0/000.p")).unwrap();
+    std::fs::write(mirror.join(&path), &tile).unwrap();
+    let served_note = host.path("served.checkpoint");
+    std::fs::write(&served_note, &served).unwrap();
+    let leaf = host.path("leaf");
+    std::fs::write(&leaf, [&lines(&host)[1][..], b"\n"].concat()).unwrap();
+    assert_go_accepts(&[&"tiles", &"-vkey", &vkey(&host), &served_note, &mirror, &"1", &leaf]);
+    // A narrower version is served from the wider one; nothing else is reachable.
+    assert_eq!(get(&server.base, "/tile/0/000.p/2").1, tile[..64].to_vec());
+    assert_eq!(get(&server.base, "/tile/0/000").0, 404, "no full tile yet");
+    assert_eq!(get(&server.base, "/tile/0/x001/000").0, 404);
+    assert_eq!(get(&server.base, "/tile/0/../../receipts.jsonl").0, 400);
+    assert_eq!(get(&server.base, "/tile/0/000.p/0").0, 400);
+}
+
 #[test]
 fn an_export_that_leaves_out_the_incidents_last_receipts_fails_on_the_incident_index() {
     use andon_ledger::checkpoint::Checkpoint;
