@@ -213,6 +213,18 @@ mod tests {
             }
         }
         assert!(index.prove("INC-9").is_none());
+        // The worked example of docs/log.md, section 9.
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let (one, two) = ("INC-1".to_string(), "INC-2".to_string());
+        let mut example = IncidentIndex::new([(&two, &b), (&one, &a)]);
+        assert_eq!(
+            hex::encode(tlog::leaf_hash(&entry("INC-1", &a))),
+            "80169de82b1bf5730b8ec8625e8bb5770e48558ee948ce2b4b759aa5edf6d0ad"
+        );
+        assert_eq!(example.extension(), "andon-incident-index/v1 2 7OhlHGOC8lsl4AIjJ0BPTm0kkb4jnAHyShMo//ufqoA=");
+        let proof = example.prove("INC-1").unwrap();
+        assert_eq!(proof.entry.path, ["e28215ac6d8438b6462ece9643fd5e426fb45cfb63ab041ac85b12a5ec58d99b"]);
+        assert!(proof.left.is_none() && proof.right.as_ref().is_some_and(|r| r.incident_id == "INC-2"));
         let checkpoint = LogCheckpoint { extensions: vec![index.extension()], ..LogCheckpoint::new("o", 1, [0; 32]) };
         assert_eq!(committed(&checkpoint).unwrap(), Some((7, root)));
     }
