@@ -144,3 +144,32 @@ fn version_names_the_engine_and_a_submit_without_trust_warns() {
     host.host_args(&mut cmd);
     cmd.assert().success().stderr(contains("warning: no --trust policy"));
 }
+
+#[test]
+fn text_output_carries_what_a_person_needs_to_act() {
+    let host = Host::new();
+    let (code, _) = host.submit(CFO_ABSENT, &[]);
+    assert_eq!(code, 0);
+    let text = |evidence: &str, id: &str| {
+        let file = host.path(&format!("{id}.json"));
+        std::fs::write(&file, evidence.replace(ID, id)).unwrap();
+        let mut cmd = andon();
+        cmd.args(["incident", "submit"]).arg(&file).arg("--bundle").arg(host.path("bundle"));
+        cmd.arg("--trust").arg(host.path("trust.json")).args(["--format", "text"]);
+        host.host_args(&mut cmd);
+        let out = cmd.output().unwrap();
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let (code, plan) = text(CFO_ABSENT, "INC-TEXT-1");
+    assert_eq!(code, 0, "{plan}");
+    assert!(plan.contains("recipe     "), "{plan}");
+    // Every step with its parameters, every check analyzed.
+    assert!(plan.lines().any(|l| l.starts_with("  step 1: ") && l.contains('=')), "{plan}");
+    assert!(plan.contains("  [pass] ") && plan.contains("  [FAIL] cfo_available"), "{plan}");
+    let refused = CFO_ABSENT.replace("\"board_available\":true", "\"board_available\":false");
+    let (code, refusal) = text(&refused, "INC-TEXT-2");
+    assert_eq!(code, 10, "{refusal}");
+    for part in ["reason     ", "next step  ", "policy     ", "  [FAIL] "] {
+        assert!(refusal.contains(part), "`{part}` in {refusal}");
+    }
+}

@@ -58,3 +58,37 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
+
+/// Prints a decision for a person: a plan's recipe and every step with its
+/// parameters, a refusal's reason, missing prerequisites, next lawful step and
+/// policy, then every check analyzed (failed ones marked).
+pub fn print_decision(decision: &andon_core::Decision) {
+    use andon_core::Decision;
+    match decision {
+        Decision::Pass { .. } => {}
+        Decision::Plan { plan } => {
+            outln!("recipe     {}", plan.recipe_id);
+            for (i, step) in plan.steps.iter().enumerate() {
+                let params: Vec<String> = step.parameters.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
+                outln!("  step {}: {} {}", i + 1, step.action, params.join(" "));
+            }
+            for outcome in &plan.expected_outcomes {
+                outln!("expect     {outcome}");
+            }
+            for check in &plan.quality_checks {
+                outln!("quality    {check}");
+            }
+        }
+        Decision::Refused { refusal } => {
+            outln!("reason     {}", refusal.reason);
+            for m in &refusal.missing {
+                outln!("missing    {} ({})", m.name, m.status);
+            }
+            outln!("next step  {}", refusal.next_lawful_step);
+            outln!("policy     {}", refusal.policy_reference);
+        }
+    }
+    for check in decision.checks() {
+        outln!("  [{}] {}: {}", if check.passed { "pass" } else { "FAIL" }, check.name, check.detail);
+    }
+}

@@ -72,27 +72,7 @@ fn print_text(path: &str, incident: &Incident, decision: &Decision, evaluation: 
     );
     outln!("evidence   sha256 {}", incident.sha256);
     outln!("outcome    {}", decision.outcome());
-    match decision {
-        Decision::Pass { .. } => {}
-        Decision::Plan { plan } => {
-            outln!("recipe     {}", plan.recipe_id);
-            for (i, step) in plan.steps.iter().enumerate() {
-                let params: Vec<String> = step.parameters.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
-                outln!("  step {}: {} {}", i + 1, step.action, params.join(" "));
-            }
-        }
-        Decision::Refused { refusal } => {
-            outln!("reason     {}", refusal.reason);
-            for m in &refusal.missing {
-                outln!("missing    {} ({})", m.name, m.status);
-            }
-            outln!("next step  {}", refusal.next_lawful_step);
-            outln!("policy     {}", refusal.policy_reference);
-        }
-    }
-    for check in decision.checks() {
-        outln!("  [{}] {}: {}", if check.passed { "pass" } else { "FAIL" }, check.name, check.detail);
-    }
+    super::print_decision(decision);
     outln!("fuel       {}", evaluation.fuel_consumed);
     outln!("output     sha256 {}", evaluation.output_sha256);
 }
@@ -158,11 +138,7 @@ fn record(
             outln!("component  {} ({})", args.component.display(), run.sha256);
             outln!("incident   {}", incident.envelope.incident_id);
             outln!("outcome    {}", recorded.decision.outcome());
-            if let Some(refusal) = recorded.decision.refusal() {
-                outln!("reason     {}", refusal.reason);
-                outln!("next step  {}", refusal.next_lawful_step);
-                outln!("policy     {}", refusal.policy_reference);
-            }
+            super::print_decision(&recorded.decision);
             if let Some(fault) = &recorded.fault {
                 outln!("fault      {}: {}", fault.class, fault.message);
             }

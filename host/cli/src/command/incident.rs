@@ -69,21 +69,10 @@ fn submit(args: &SubmitArgs) -> anyhow::Result<Exit> {
             "redactions": submitted.redactions,
         }))?,
         Format::Text => {
-            outln!("incident  {} → {}", submitted.incident_id, submitted.status);
-            match &submitted.outcome.decision {
-                andon_core::Decision::Plan { plan } => {
-                    for (i, s) in plan.steps.iter().enumerate() {
-                        outln!("  step {}: {}", i + 1, s.action);
-                    }
-                }
-                andon_core::Decision::Refused { refusal } => {
-                    outln!("  reason    {}", refusal.reason);
-                    outln!("  next step {}", refusal.next_lawful_step);
-                }
-                _ => {}
-            }
+            outln!("incident   {} → {}", submitted.incident_id, submitted.status);
+            super::print_decision(&submitted.outcome.decision);
             for r in &submitted.receipts {
-                outln!("  receipt seq {} {}", r.seq, r.hash);
+                outln!("receipt    seq {} {}", r.seq, r.hash);
             }
         }
     }
