@@ -16,6 +16,7 @@ mod hostile;
 mod hostile_input;
 mod http_client;
 mod incident;
+mod inspector;
 mod intake;
 mod integrity;
 mod jcs;

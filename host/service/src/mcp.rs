@@ -21,6 +21,7 @@
 //! | `stdio` | `andon mcp`'s stdio framing: `-32700` for unparseable lines, a bound on line length |
 //! | `authn` | who calls (bearer token, JWT, client certificate) and whether their role allows the call |
 //! | `throttle` | body deadline and size cap, per-principal rate limit |
+//! | `schema` | tool schemas portable clients accept (no type arrays, no untyped members) |
 //! | `guard` | the `Host` and `Origin` checks of every HTTP route |
 //! | `http` | the HTTP routes of `andon serve` |
 
@@ -32,6 +33,7 @@ mod log_routes;
 mod params;
 mod progress;
 mod results;
+mod schema;
 pub mod stdio;
 mod throttle;
 mod tools;
@@ -65,6 +67,8 @@ pub struct AndonMcp {
     /// schema the tool declares before it runs, and a violation is a tool error
     /// naming the member (and the valid values of an enumeration).
     inputs: Arc<std::collections::HashMap<String, (jsonschema::Validator, serde_json::Value)>>,
+    /// The tools as `tools/list` shows them, in name order, with portable schemas.
+    tools: Arc<Vec<rmcp::model::Tool>>,
 }
 
 impl std::fmt::Debug for AndonMcp {

@@ -66,9 +66,24 @@ impl AndonMcp {
     /// An MCP server over `service`.
     pub fn new(service: Arc<Service>) -> AndonMcp {
         let tool_router = Self::tool_router();
-        let inputs = tool_router
+        // What `tools/list` shows: the derived schemas, made portable.
+        let tools: Vec<rmcp::model::Tool> = tool_router
             .list_all()
             .into_iter()
+            .map(|mut tool| {
+                let mut input = (*tool.input_schema).clone();
+                super::schema::portable_input(&mut input);
+                tool.input_schema = Arc::new(input);
+                if let Some(output) = &tool.output_schema {
+                    let mut output = (**output).clone();
+                    super::schema::portable_output(&mut output);
+                    tool.output_schema = Some(Arc::new(output));
+                }
+                tool
+            })
+            .collect();
+        let inputs = tools
+            .iter()
             .map(|tool| {
                 let schema = Value::Object((*tool.input_schema).clone());
                 // The schemas are derived by `schemars` from the argument types at
@@ -78,7 +93,7 @@ impl AndonMcp {
                 (tool.name.to_string(), (validator, schema))
             })
             .collect();
-        AndonMcp { service, tool_router, inputs: Arc::new(inputs) }
+        AndonMcp { service, tool_router, inputs: Arc::new(inputs), tools: Arc::new(tools) }
     }
 
     /// Lists the loaded, verified bundles with their components (content hashes)
