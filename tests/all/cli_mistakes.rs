@@ -173,3 +173,14 @@ fn text_output_carries_what_a_person_needs_to_act() {
         assert!(refusal.contains(part), "`{part}` in {refusal}");
     }
 }
+
+#[test]
+fn completions_and_a_manual_page_come_from_the_same_definitions() {
+    let out = andon().args(["completions", "bash"]).assert().success();
+    let script = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(script.contains("_andon()") && script.contains("prove") && script.contains("--public-key"), "{script}");
+    let out = andon().arg("man").assert().success();
+    let page = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(page.starts_with(".ie") || page.contains(".TH andon"), "{}", &page[..page.len().min(200)]);
+    andon().args(["completions", "tcsh"]).assert().code(2).stderr(contains("possible values"));
+}

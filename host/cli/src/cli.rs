@@ -68,6 +68,13 @@ pub enum Command {
     /// Serve the tools over MCP on stdio (stdout carries protocol messages only;
     /// logs go to stderr, filtered by RUST_LOG).
     Mcp(serve::McpArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `andon man | man -l -`).
+    Man,
     /// Serve the tools over MCP streamable HTTP at /mcp, with Prometheus /metrics.
     Serve(Box<serve::ServeArgs>),
     /// Create, list and revoke static bearer tokens of `andon serve` (stored as hashes).

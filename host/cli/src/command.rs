@@ -38,6 +38,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Consistency(args) => log::consistency(&args),
         Command::Witness(args) => log::witness(&args),
         Command::Cosigned(args) => log::cosigned(&args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "andon", &mut script);
+            crate::output::write_bytes(&script);
+            Ok(Exit::Ok)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+            crate::output::write_bytes(&page);
+            Ok(Exit::Ok)
+        }
         Command::Mcp(args) => serve::mcp(&args),
         Command::Serve(args) => serve::serve(&args),
         Command::Token(args) => token::run(&args),
