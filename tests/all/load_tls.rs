@@ -125,3 +125,62 @@ fn ten_thousand_incidents_over_https_with_auth_during_a_slowloris_flood_lose_not
     eprintln!("TLS load report: {report}");
     std::fs::write(crate::support::root().join("target/load-report-tls.json"), report.to_string()).unwrap();
 }
+
+/// Submits `count` incidents over `clients` sessions; decisions per second.
+fn decisions_per_second(client: &Client, token: Option<&str>, prefix: &str, count: usize, clients: usize) -> f64 {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, token, next, prefix) =
+                (client.clone(), token.map(str::to_string), Arc::clone(&next), prefix.to_string());
+            std::thread::spawn(move || {
+                let mut session = Mcp::new(client, token.as_deref());
+                assert_eq!(session.initialize().status, 200);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let doc = crate::auth::approval(&format!("{prefix}-{i:05}"));
+                    assert_eq!(session.ok("submit_incident", json!({"evidence": doc}))["status"], json!("planned"));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The cost of TLS and authentication: the same load of decisions over plain HTTP
+/// (no authentication) and over HTTPS with a bearer token, on one machine in one run.
+/// A benchmark, not a check: `cargo test -p andon-cli --test all -- --ignored https_with_auth_over_plain`.
+#[test]
+#[ignore = "benchmark; run with --ignored"]
+fn https_with_auth_over_plain_http_decision_rate() {
+    const COUNT: usize = 3000;
+    const CLIENTS: usize = 16;
+    let host = Host::new();
+    let pki = Pki::new(&host);
+    let (_, operator) = create_token(&host, "operator");
+    let plain = crate::mcp_http::Server::start(&host, &["--queue-capacity", "4096"]);
+    let plain_rate = decisions_per_second(&Client::new(&plain.url, None), None, "PLAIN", COUNT, CLIENTS);
+    drop(plain);
+    let tokens = host.path("tokens.json");
+    let mut args = Pki::server_args(&host);
+    args.extend(["--tokens", tokens.to_str().unwrap(), "--queue-capacity", "4096"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let secure = crate::mcp_http::Server::start(&host, &args);
+    let client = Client::new(&secure.url, Some(pki.client_config(false)));
+    let secure_rate = decisions_per_second(&client, Some(&operator), "SECURE", COUNT, CLIENTS);
+    let report = json!({
+        "incidents_each": COUNT,
+        "clients": CLIENTS,
+        "plain_http_decisions_per_second": plain_rate,
+        "https_auth_decisions_per_second": secure_rate,
+        "ratio": secure_rate / plain_rate,
+    });
+    eprintln!("transport benchmark: {report}");
+}
