@@ -184,3 +184,23 @@ fn completions_and_a_manual_page_come_from_the_same_definitions() {
     assert!(page.starts_with(".ie") || page.contains(".TH andon"), "{}", &page[..page.len().min(200)]);
     andon().args(["completions", "tcsh"]).assert().code(2).stderr(contains("possible values"));
 }
+
+#[test]
+fn quiet_silences_notes_but_never_errors() {
+    let host = Host::new();
+    let file = host.path("e.json");
+    std::fs::write(&file, CFO_ABSENT).unwrap();
+    let mut cmd = andon();
+    cmd.args(["--quiet", "incident", "submit"]).arg(&file).arg("--bundle").arg(host.path("bundle"));
+    host.host_args(&mut cmd);
+    let out = cmd.assert().success();
+    assert!(out.get_output().stderr.is_empty(), "{}", String::from_utf8_lossy(&out.get_output().stderr));
+    andon()
+        .args(["-q", "incident", "show", "INC-NOPE", "--ledger"])
+        .arg(host.path("ledger"))
+        .assert()
+        .code(9)
+        .stderr(contains("error: "));
+    andon().args(["-q", "-v", "report", "--ledger"]).arg(host.path("ledger")).assert().code(2);
+    andon().args(["--color", "never", "-vv", "report", "--ledger"]).arg(host.path("ledger")).assert().success();
+}

@@ -23,6 +23,28 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// More log output on stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when
+    /// set, decides instead).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr (no warnings, no progress).
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Colour in log output on stderr.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    pub color: Color,
+}
+
+/// When to colour log output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Color {
+    /// When stderr is a terminal.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Subcommands.

@@ -30,15 +30,28 @@ fn main() -> ExitCode {
     } else {
         cli::Cli::parse()
     };
+    let level = match (args.quiet, args.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let ansi = match args.color {
+        cli::Color::Always => true,
+        cli::Color::Never => false,
+        // Colour codes only on a terminal: a log file or a pipe gets plain text.
+        cli::Color::Auto => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        // Colour codes only on a terminal: a log file or a pipe gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(ansi)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .init();
+    output::set_quiet(args.quiet);
     match command::run(args) {
         Ok(code) => code.into(),
         Err(err) => {

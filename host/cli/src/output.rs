@@ -7,6 +7,19 @@
 //! anything is printed). Any other write error exits with the I/O code (4).
 
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `--quiet`: notes (warnings, progress) are not printed; errors always are.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether notes are printed.
+pub fn notes_on() -> bool {
+    !QUIET.load(Ordering::Relaxed)
+}
 
 /// Writes formatted text to stdout (see the module docs).
 pub fn write(args: std::fmt::Arguments<'_>) {
@@ -39,4 +52,13 @@ macro_rules! outln {
 /// `print!` that stops quietly on a broken pipe.
 macro_rules! out {
     ($($arg:tt)*) => { $crate::output::write(format_args!($($arg)*)) };
+}
+
+/// A note on stderr for a person (a warning, progress): silenced by `--quiet`.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if $crate::output::notes_on() {
+            eprintln!($($arg)*);
+        }
+    };
 }

@@ -50,7 +50,7 @@ fn check_reproducible(source: &Path) -> anyhow::Result<()> {
     let mut builds = Vec::new();
     for round in 1..=2 {
         let target = tempfile::Builder::new().prefix(&format!("andon-repro-{round}-")).tempdir()?;
-        eprintln!("reproducibility: building every guest from source into a clean target dir ({round}/2)…");
+        note!("reproducibility: building every guest from source into a clean target dir ({round}/2)…");
         builds.push(andon_guest_build::build_shipped(&root, target.path()).map_err(anyhow::Error::msg)?);
     }
     let mut mismatches = Vec::new();

@@ -47,7 +47,7 @@ fn submit(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let bytes = read_input(&args.evidence, andon_core::evidence::DEFAULT_MAX_EVIDENCE_BYTES)?;
     let trust = args.trust.as_deref().map(TrustPolicy::load).transpose()?;
     if trust.is_none() {
-        eprintln!(
+        note!(
             "warning: no --trust policy: the bundle's signature is not checked, so whoever can write {} decides what runs; \
              pass --trust (andon bundle trust) for anything but a trial",
             args.bundle.display()

@@ -187,8 +187,8 @@ pub fn witness(args: &WitnessArgs) -> anyhow::Result<Exit> {
         .with_context(|| format!("cannot write {}", state.display()))?;
     drop(lock);
     match old {
-        Some(old) => eprintln!("cosigned {origin} at size {} (consistent with size {})", new.size, old.size),
-        None => eprintln!("cosigned {origin} at size {} (first checkpoint seen of this log)", new.size),
+        Some(old) => note!("cosigned {origin} at size {} (consistent with size {})", new.size, old.size),
+        None => note!("cosigned {origin} at size {} (first checkpoint seen of this log)", new.size),
     }
     emit(args.output.as_deref(), &note.to_bytes())?;
     Ok(Exit::Ok)
