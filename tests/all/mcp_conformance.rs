@@ -317,3 +317,17 @@ fn defect_7_a_submission_with_a_progress_token_reports_progress() {
     s.call("submit_incident", json!({"evidence": approval("PROG-2")}));
     assert_eq!(s.notifications.len(), before);
 }
+
+#[test]
+fn metrics_have_units_and_every_histogram_from_the_start() {
+    let host = Host::new();
+    let server = Server::start(&host, &[]);
+    let (status, _, text) = raw_http(&server.base, "GET", "/metrics", &[], None);
+    assert_eq!(status, 200);
+    for name in ["andon_time_to_decision_seconds", "andon_queue_wait_seconds"] {
+        assert!(text.contains(&format!("# UNIT {name} seconds")), "{text}");
+        for severity in ["critical", "high", "medium", "low"] {
+            assert!(text.contains(&format!("{name}_count{{severity=\"{severity}\"}} 0")), "{name} {severity}: {text}");
+        }
+    }
+}

@@ -150,8 +150,17 @@ impl ServerHandler for AndonMcp {
             ))])
             .into());
         }
+        // One span per call, named after the MCP semantic conventions, carrying the
+        // caller's W3C trace context from `_meta` (SEP-414) so logs join its trace.
+        let span = tracing::info_span!(
+            "mcp.tools.call",
+            "mcp.method.name" = "tools/call",
+            "gen_ai.tool.name" = %request.name,
+            "enduser.id" = %principal.name(),
+            traceparent = context.meta.get_traceparent().unwrap_or_default(),
+        );
         let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        self.tool_router.call(call).await
+        tracing::Instrument::instrument(self.tool_router.call(call), span).await
     }
 
     async fn on_custom_request(

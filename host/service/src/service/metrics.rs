@@ -21,7 +21,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 
 use andon_core::evidence::Severity;
 
@@ -111,14 +111,17 @@ impl Metrics {
         registry.register("submissions", "Submissions received", m.submissions.clone());
         registry.register("decisions", "Decisions recorded, by outcome", m.decisions.clone());
         registry.register("fuel_consumed", "Fuel consumed by component runs", m.fuel.clone());
-        registry.register(
-            "time_to_decision_seconds",
+        // With a unit: the name gets `_seconds` and the exposition a `# UNIT` line.
+        registry.register_with_unit(
+            "time_to_decision",
             "Time from acceptance to the durable decision",
+            Unit::Seconds,
             m.time_to_decision.clone(),
         );
-        registry.register(
-            "queue_wait_seconds",
+        registry.register_with_unit(
+            "queue_wait",
             "Time from acceptance to the start of evaluation",
+            Unit::Seconds,
             m.queue_wait.clone(),
         );
         registry.register("sla_breaches", "Decision deadlines missed", m.sla_breaches.clone());
@@ -128,6 +131,8 @@ impl Metrics {
             m.queue_depth.get_or_create(&severity(s)).set(0);
             m.submissions.get_or_create(&severity(s)).inc_by(0);
             m.sla_breaches.get_or_create(&severity(s)).inc_by(0);
+            drop(m.time_to_decision.get_or_create(&severity(s)));
+            drop(m.queue_wait.get_or_create(&severity(s)));
         }
         for outcome in ["planned", "refused", "overloaded"] {
             m.decisions.get_or_create(&OutcomeLabel { outcome }).inc_by(0);
