@@ -88,5 +88,50 @@ pub(super) fn check_end(mut tar: Counted<GzDecoder<Counted<impl BufRead>>>) -> R
             end + trailing
         )));
     }
+    // Tar streams are whole blocks: a reader that reads on past the marker
+    // (`tar --ignore-zeros`) would fail on a partial block where this one stopped.
+    if (end + trailing) % BLOCK != 0 {
+        return Err(corrupt(format!(
+            "the tar stream is {} bytes, not a whole number of {BLOCK}-byte blocks",
+            end + trailing
+        )));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use crate::bundle::archive::{ArchiveError, ArchiveLimits, BundleFiles, pack, unpack};
+
+    fn gzip(tar: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(tar).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// Found by `fuzz/fuzz_targets/archive_differential.rs`: zeros after the
+    /// end-of-archive marker that stop short of a whole block were accepted, while a
+    /// reader that reads on past zero blocks (`tar --ignore-zeros`, the tar crate's
+    /// `set_ignore_zeros`) fails on the partial block.
+    #[test]
+    fn refuses_a_tar_stream_that_ends_in_a_partial_block() {
+        let mut files = BundleFiles::new();
+        files.insert("manifest.json".into(), b"{}".to_vec());
+        let mut packed = Vec::new();
+        pack(&files, &mut packed).unwrap();
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(packed.as_slice()).read_to_end(&mut tar).unwrap();
+        tar.extend_from_slice(&[0; 1024]);
+        assert_eq!(unpack(gzip(&tar).as_slice(), &ArchiveLimits::default()).unwrap(), files);
+
+        tar.extend_from_slice(&[0; 100]);
+        let error = unpack(gzip(&tar).as_slice(), &ArchiveLimits::default()).unwrap_err();
+        assert!(matches!(error, ArchiveError::Corrupt { .. }), "{error:?}");
+        assert!(error.to_string().contains("not a whole number of 512-byte blocks"), "{error}");
+    }
 }
