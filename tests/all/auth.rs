@@ -225,3 +225,45 @@ fn roles_hold_and_every_lifecycle_receipt_names_its_principal_through_export_and
     }
     assert!(chain.contains(&format!("\"subject\":\"{operator_id}\"")) && chain.contains("carol@example"), "{chain}");
 }
+
+/// One stateless (2026-07-28) tool call: no session, the method in headers.
+fn stateless_call(client: &Client, token: &str, tool: &str, arguments: Value) -> crate::http_client::Response {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+    "name": tool, "arguments": arguments,
+    "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }}});
+    let bearer = format!("Bearer {token}");
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("MCP-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", tool),
+    ];
+    client.send("POST", "/mcp", &headers, Some(&body.to_string()))
+}
+
+#[test]
+fn roles_hold_on_the_stateless_protocol_revision_too() {
+    let host = Host::new();
+    let (operator_id, operator) = create_token(&host, "operator");
+    let (_, auditor) = create_token(&host, "auditor");
+    let tokens = host.path("tokens.json");
+    let server = Server::start(&host, &["--tokens", tokens.to_str().unwrap()]);
+    let client = Client::new(&server.url, None);
+    let denied = stateless_call(&client, &auditor, "submit_incident", json!({"evidence": approval("SL-1")}));
+    assert_eq!(denied.status, 403, "{denied:?}");
+    let done = stateless_call(&client, &operator, "submit_incident", json!({"evidence": approval("SL-1")}));
+    assert_eq!(done.status, 200, "{done:?}");
+    assert_eq!(done.answer()["result"]["structuredContent"]["status"], json!("planned"), "{done:?}");
+    drop(server);
+    let planned: Value = host
+        .ledger_text()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["kind"] == json!("planned"))
+        .unwrap();
+    assert_eq!(planned["annotation"]["principal"]["subject"], json!(operator_id));
+}
