@@ -35,17 +35,22 @@ targets=("${@:-${all_targets[@]}}")
 
 # No sanitizer: the host's own crates forbid unsafe code, and the properties checked
 # are panics, caps and differentials; without ASan the build is shorter and runs
-# about twice as fast. Debug assertions are on (cargo fuzz's default).
+# about twice as fast. Debug assertions are on (cargo fuzz's default). 16 codegen
+# units instead of cargo fuzz's 1: wasmtime and cranelift build in parallel, which
+# keeps the test command's fuzz step short (FUZZ_CODEGEN_UNITS=1 for long runs).
+# FUZZ_TARGET_DIR moves the build (and the generated seeds and logs) elsewhere.
+target_dir="${FUZZ_TARGET_DIR:-fuzz/target}"
+build=(cargo fuzz build --sanitizer none --codegen-units "${FUZZ_CODEGEN_UNITS:-16}" --target-dir "$target_dir")
 if [ "$#" -eq 0 ]; then
-    cargo fuzz build --sanitizer none
+    "${build[@]}"
 else
-    for target in "${targets[@]}"; do cargo fuzz build --sanitizer none "$target"; done
+    for target in "${targets[@]}"; do "${build[@]}" "$target"; done
 fi
-fuzz/seed.sh fuzz/target/seeds >/dev/null
+fuzz/seed.sh "$target_dir/seeds" >/dev/null
 
 triple="$(rustc -vV | sed -n 's/^host: //p')"
-bin_dir="fuzz/target/$triple/release"
-logs=fuzz/target/logs
+bin_dir="$target_dir/$triple/release"
+logs="$target_dir/logs"
 mkdir -p "$logs"
 summary="$logs/summary.txt"
 printf '%-22s %7s %12s %9s %7s %7s %8s  %s\n' target seconds execs "exec/s" cov ft corpus result | tee "$summary"
@@ -55,7 +60,7 @@ for target in "${targets[@]}"; do
     artifacts="fuzz/artifacts/$target/"
     mkdir -p "$corpus" "$artifacts"
     dirs=("$corpus")
-    for seeds in "fuzz/seeds/$target" "fuzz/target/seeds/$target"; do
+    for seeds in "fuzz/seeds/$target" "$target_dir/seeds/$target"; do
         [ -d "$seeds" ] && dirs+=("$seeds")
     done
     timeout=20

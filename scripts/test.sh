@@ -28,3 +28,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 ./scripts/check-layout.sh
 cargo test --workspace --locked --no-fail-fast
+# Every fuzz target built and run for 20 s (docs/fuzzing.md), then the supply-chain
+# gate: cargo deny and cargo audit on the vendored advisory database (docs/supply-chain.md).
+./scripts/fuzz.sh 20
+./supply-chain/check.sh
