@@ -66,52 +66,62 @@ fn main() {
     let dir = tempfile::tempdir_in(std::env::var_os("ANDON_BENCH_DIR").unwrap_or_else(|| std::env::temp_dir().into()))
         .unwrap();
     let key = HmacKey::from_bytes([7; 32]);
+    // ANDON_BENCH_LOG_PARTS=append,proof,verify (the default: all three).
+    let parts = std::env::var("ANDON_BENCH_LOG_PARTS").unwrap_or_else(|_| "append,proof,verify".into());
+    let part = |name: &str| parts.split(',').any(|p| p == name);
 
     // 1. Append with and without the tree, interleaved.
-    let with = Options { checkpoint_every: 0, ..Options::default() };
-    let without = Options { tree: false, ..with.clone() };
-    let mut a = Ledger::open(&dir.path().join("with-tree"), key.clone(), with).unwrap();
-    let mut b = Ledger::open(&dir.path().join("without-tree"), key.clone(), without).unwrap();
-    let (mut na, mut nb) = (0, 0);
-    let (mut ta, mut tb) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        ta.push(append_round(&mut a, &mut na, 40));
-        tb.push(append_round(&mut b, &mut nb, 40));
+    if part("append") {
+        let with = Options { checkpoint_every: 0, ..Options::default() };
+        let without = Options { tree: false, ..with.clone() };
+        let mut a = Ledger::open(&dir.path().join("with-tree"), key.clone(), with).unwrap();
+        let mut b = Ledger::open(&dir.path().join("without-tree"), key.clone(), without).unwrap();
+        let (mut na, mut nb) = (0, 0);
+        let (mut ta, mut tb) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            ta.push(append_round(&mut a, &mut na, 40));
+            tb.push(append_round(&mut b, &mut nb, 40));
+        }
+        drop((a, b));
+        let per_receipt = |t: f64| t / GROUP as f64;
+        eprintln!("append, group commit of {GROUP} (min of 5 interleaved rounds of 40 commits):");
+        eprintln!("  with tree maintenance    : {:>10.0} receipts/s", 1.0 / per_receipt(min(&ta)));
+        eprintln!("  without (Options::tree)  : {:>10.0} receipts/s", 1.0 / per_receipt(min(&tb)));
+        eprintln!("  ratio with / without     : {:>10.3}  (target ≥ 0.9)", min(&tb) / min(&ta));
     }
-    drop((a, b));
-    let per_receipt = |t: f64| t / GROUP as f64;
-    eprintln!("append, group commit of {GROUP} (min of 5 interleaved rounds of 40 commits):");
-    eprintln!("  with tree maintenance    : {:>10.0} receipts/s", 1.0 / per_receipt(min(&ta)));
-    eprintln!("  without (Options::tree)  : {:>10.0} receipts/s", 1.0 / per_receipt(min(&tb)));
-    eprintln!("  ratio with / without     : {:>10.3}  (target ≥ 0.9)", min(&tb) / min(&ta));
 
     // 2. Inclusion proofs from the tiles of a large tree.
-    let leaves = env_or("ANDON_BENCH_LOG_LEAVES", 1_000_000);
-    let store = FileTileStore::open(&dir.path().join("tiles"), true).unwrap();
-    let start = Instant::now();
-    let lines = (0..leaves).map(|i| Ok::<_, std::io::Error>(format!("{{\"seq\":{}}}", i + 1).into_bytes()));
-    let size = tlog::rebuild(&store, lines).unwrap();
-    let built = start.elapsed();
-    let root = tlog::root(&mut TileReader::new(&store, size), size).unwrap();
-    let mut times = Vec::new();
-    let mut most_tiles = 0;
-    for round in 0..2000u64 {
-        let index = round.wrapping_mul(0x9E37_79B9_7F4A_7C15) % size;
-        let leaf = tlog::leaf_hash(format!("{{\"seq\":{}}}", index + 1).as_bytes());
+    if part("proof") {
+        let leaves = env_or("ANDON_BENCH_LOG_LEAVES", 1_000_000);
+        let store = FileTileStore::open(&dir.path().join("tiles"), true).unwrap();
         let start = Instant::now();
-        let mut reader = TileReader::new(&store, size);
-        let proof = tlog::inclusion_proof(&mut reader, index, size).unwrap();
-        tlog::verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
-        times.push(start.elapsed());
-        most_tiles = most_tiles.max(reader.tiles_read());
+        let lines = (0..leaves).map(|i| Ok::<_, std::io::Error>(format!("{{\"seq\":{}}}", i + 1).into_bytes()));
+        let size = tlog::rebuild(&store, lines).unwrap();
+        let built = start.elapsed();
+        let root = tlog::root(&mut TileReader::new(&store, size), size).unwrap();
+        let mut times = Vec::new();
+        let mut most_tiles = 0;
+        for round in 0..2000u64 {
+            let index = round.wrapping_mul(0x9E37_79B9_7F4A_7C15) % size;
+            let leaf = tlog::leaf_hash(format!("{{\"seq\":{}}}", index + 1).as_bytes());
+            let start = Instant::now();
+            let mut reader = TileReader::new(&store, size);
+            let proof = tlog::inclusion_proof(&mut reader, index, size).unwrap();
+            tlog::verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
+            times.push(start.elapsed());
+            most_tiles = most_tiles.max(reader.tiles_read());
+        }
+        times.sort();
+        eprintln!("inclusion proof, tree of {size} leaves in tiles on disk (built in {:.1} s):", built.as_secs_f64());
+        eprintln!(
+            "  read tiles + prove + verify: median {:.3} ms, p99 {:.3} ms, at most {most_tiles} tiles read  (target < 1 ms)",
+            times[times.len() / 2].as_secs_f64() * 1e3,
+            times[times.len() * 99 / 100].as_secs_f64() * 1e3
+        );
     }
-    times.sort();
-    eprintln!("inclusion proof, tree of {size} leaves in tiles on disk (built in {:.1} s):", built.as_secs_f64());
-    eprintln!(
-        "  read tiles + prove + verify: median {:.3} ms, p99 {:.3} ms, at most {most_tiles} tiles read  (target < 1 ms)",
-        times[times.len() / 2].as_secs_f64() * 1e3,
-        times[times.len() * 99 / 100].as_secs_f64() * 1e3
-    );
+    if !part("verify") {
+        return;
+    }
 
     // 3. verify of a large ledger ÷ SHA-256 of its file.
     let receipts = env_or("ANDON_BENCH_LOG_RECEIPTS", 1_000_000);

@@ -64,6 +64,7 @@ mod repair;
 pub mod scan;
 mod strict;
 mod tree;
+mod tree_worker;
 pub mod verify;
 mod verify_log;
 mod verify_tiles;
@@ -278,7 +279,7 @@ pub struct Ledger {
     last_checkpoint_seq: u64,
     last_checkpoint_at: std::time::Instant,
     last_note: Option<crate::note::Note>,
-    tree: Option<tree::Tree>,
+    tree: Option<tree_worker::TreeWorker>,
     store: ComponentStore,
     repaired: Option<Repair>,
     poisoned: bool,
@@ -389,8 +390,10 @@ impl Ledger {
         ledger.settle(&scan, &listing, cut)?;
         if ledger.options.tree {
             // Derived data: tiles that cannot be opened never stop the receipts.
-            ledger.tree = match tree::Tree::open(&ledger.dir, path, ledger.chain.seq) {
-                Ok(tree) => Some(tree),
+            ledger.tree = match tree::Tree::open(&ledger.dir, path, ledger.chain.seq)
+                .and_then(|tree| tree_worker::TreeWorker::spawn(tree, &ledger.dir, path))
+            {
+                Ok(worker) => Some(worker),
                 Err(e) => {
                     tracing::warn!(
                         "ledger {}: the tiles cannot be kept ({e}); receipts are written, checkpoints will fail until `andon ledger repair`",
@@ -462,7 +465,6 @@ impl Ledger {
         let mut overlay: HashMap<String, String> = HashMap::new();
         let mut bytes = Vec::new();
         let mut appended = Vec::with_capacity(drafts.len());
-        let mut leaves = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let incident_prev_hash = draft
                 .incident_id
@@ -478,7 +480,6 @@ impl Ledger {
             );
             let sealed = receipt::seal(&body, &self.key)?;
             bytes.extend_from_slice(&sealed.line);
-            leaves.push(crate::tlog::leaf_hash(sealed.line.strip_suffix(b"\n").unwrap_or(&sealed.line)));
             head = sealed.hash.clone();
             if let Some(id) = incident_id {
                 overlay.insert(id, sealed.hash.clone());
@@ -503,8 +504,9 @@ impl Ledger {
         self.chain.seq = seq;
         self.chain.head = head;
         self.chain.incidents.extend(overlay);
-        if let Some(tree) = &mut self.tree {
-            tree.push(&leaves);
+        if let Some(tree) = &self.tree {
+            // Durable now: the tree thread hashes and tiles them off this path.
+            tree.push(bytes);
         }
         let behind = self.chain.seq.saturating_sub(self.last_checkpoint_seq);
         if self.options.checkpoint_every > 0
@@ -560,10 +562,13 @@ impl Ledger {
         // automatic cut, so it is written once everything else of it is durable.
         let tree = match &mut self.tree {
             Some(tree) => tree,
-            None => self.tree.insert(tree::Tree::open(&self.dir, &self.path, self.chain.seq)?),
+            None => {
+                let tree = tree::Tree::open(&self.dir, &self.path, self.chain.seq)?;
+                self.tree.insert(tree_worker::TreeWorker::spawn(tree, &self.dir, &self.path)?)
+            }
         };
         let extension = index::IncidentIndex::new(self.chain.incidents.iter()).extension();
-        self.last_note = Some(tree.sign(&self.dir, self.chain.seq, key, vec![extension])?);
+        self.last_note = Some(tree.sign(self.chain.seq, key, vec![extension])?);
         if !self.options.tree {
             self.tree = None;
         }
@@ -587,10 +592,11 @@ impl Ledger {
     /// # Errors
     /// [`LedgerError::Io`] when the tiles cannot be moved or written.
     pub fn rebuild_tiles(&mut self) -> Result<bool> {
+        // The thread finishes what it was sent before the tiles are judged.
+        self.tree = None;
         let rebuilt = tree::rebuild_if_wrong(&self.dir, &self.path, self.chain.seq)?;
-        if rebuilt || self.tree.is_none() {
-            self.tree = Some(tree::Tree::open(&self.dir, &self.path, self.chain.seq)?);
-        }
+        let tree = tree::Tree::open(&self.dir, &self.path, self.chain.seq)?;
+        self.tree = Some(tree_worker::TreeWorker::spawn(tree, &self.dir, &self.path)?);
         Ok(rebuilt)
     }
 
