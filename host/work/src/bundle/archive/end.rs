@@ -90,7 +90,7 @@ pub(super) fn check_end(mut tar: Counted<GzDecoder<Counted<impl BufRead>>>) -> R
     }
     // Tar streams are whole blocks: a reader that reads on past the marker
     // (`tar --ignore-zeros`) would fail on a partial block where this one stopped.
-    if (end + trailing) % BLOCK != 0 {
+    if !(end + trailing).is_multiple_of(BLOCK) {
         return Err(corrupt(format!(
             "the tar stream is {} bytes, not a whole number of {BLOCK}-byte blocks",
             end + trailing
