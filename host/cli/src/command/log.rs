@@ -229,8 +229,7 @@ pub fn cosigned(args: &CosignedArgs) -> anyhow::Result<Exit> {
             return Err(log_error(format!(
                 "{} carries no cosignature by the --witness keys given: nothing is stored",
                 path.display()
-            ))
-            .into());
+            )));
         }
         let kept = SignedCheckpoint { checkpoint: signed.checkpoint.clone(), note: kept };
         ledger_log::record_note(&args.ledger, &kept)?;
