@@ -390,6 +390,15 @@ pub fn unpack(reader: impl Read, limits: &ArchiveLimits) -> Result<BundleFiles> 
         let mut entry = entry.map_err(corrupt_io("cannot read an entry header"))?;
         let kind = entry.header().entry_type();
         let size = entry.size();
+        // Other readers apply extension records only under a ustar or GNU magic and
+        // read anything else as a plain member: refuse what they would read apart.
+        let extension = matches!(
+            kind,
+            EntryType::GNULongName | EntryType::GNULongLink | EntryType::XHeader | EntryType::XGlobalHeader
+        );
+        if extension && entry.header().as_gnu().is_none() && entry.header().as_ustar().is_none() {
+            return Err(corrupt(format!("an extension record ({kind:?}) without a ustar or GNU magic")));
+        }
         match kind {
             EntryType::GNULongName => {
                 if pending.gnu_long_name.is_some() {

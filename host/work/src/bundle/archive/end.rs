@@ -134,4 +134,33 @@ mod tests {
         assert!(matches!(error, ArchiveError::Corrupt { .. }), "{error:?}");
         assert!(error.to_string().contains("not a whole number of 512-byte blocks"), "{error}");
     }
+
+    #[test]
+    fn refuses_an_extension_record_without_a_ustar_or_gnu_magic() {
+        // Found by the archive_differential fuzz target: a GNU long-name record whose
+        // magic was damaged is a long name to a raw reader and a plain member to tar.
+        let mut tar = Vec::new();
+        let mut long = tar::Header::new_gnu();
+        long.set_entry_type(tar::EntryType::GNULongName);
+        long.as_mut_bytes()[..13].copy_from_slice(b"././@LongLink");
+        let name = b"golden/a-long-name.json\0";
+        long.set_size(name.len() as u64);
+        long.as_mut_bytes()[257] = 0;
+        long.set_cksum();
+        tar.extend_from_slice(long.as_bytes());
+        let mut data = name.to_vec();
+        data.resize(512, 0);
+        tar.extend_from_slice(&data);
+        let mut file = tar::Header::new_gnu();
+        file.set_path("x").unwrap();
+        file.set_size(0);
+        file.set_cksum();
+        tar.extend_from_slice(file.as_bytes());
+        tar.extend_from_slice(&[0; 1024]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        let err =
+            super::super::unpack(gz.finish().unwrap().as_slice(), &super::super::ArchiveLimits::default()).unwrap_err();
+        assert!(err.to_string().contains("without a ustar or GNU magic"), "{err}");
+    }
 }
