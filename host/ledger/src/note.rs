@@ -150,13 +150,53 @@ pub fn is_key_name(name: &str) -> bool {
 /// The key id of an Ed25519 key: the first 4 bytes, big-endian, of
 /// `SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key)`.
 pub fn key_id(name: &str, key: &VerifyingKey) -> u32 {
+    typed_key_id(name, ED25519_TYPE, key)
+}
+
+/// The key id of an Ed25519 key of signature type `kind` (0x01 note signatures,
+/// 0x04 cosignatures): the first 4 bytes, big-endian, of
+/// `SHA-256(name ‖ "\n" ‖ kind ‖ public key)`.
+pub(crate) fn typed_key_id(name: &str, kind: u8, key: &VerifyingKey) -> u32 {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
     hasher.update(b"\n");
-    hasher.update([ED25519_TYPE]);
+    hasher.update([kind]);
     hasher.update(key.as_bytes());
     let digest: [u8; 32] = hasher.finalize().into();
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+}
+
+/// Parses a verifier key string `<name>+<8 hex key id>+<base64(kind ‖ 32-byte key)>`
+/// strictly (lowercase hex id, canonical base64, signature type `kind`, a valid
+/// Ed25519 key, the id matching name and key); `what` names the kind in errors.
+///
+/// # Errors
+/// [`NoteError::BadVerifierKey`].
+pub(crate) fn parse_vkey(vkey: &str, kind: u8, what: &str) -> Result<(String, u32, VerifyingKey)> {
+    let bad = |why: &str| NoteError::BadVerifierKey(format!("{what}{why} (expected <name>+<8 hex>+<base64>)"));
+    // The name has no `+`; the base64 key may.
+    let mut parts = vkey.splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad("not three parts"));
+    };
+    if !is_key_name(name) {
+        return Err(bad("the key name is empty or has a space"));
+    }
+    if id.len() != 8 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(bad("the key id is not 8 lowercase hex digits"));
+    }
+    let id = u32::from_str_radix(id, 16).map_err(|_| bad("the key id is not hex"))?;
+    let raw = decode_base64(key).ok_or_else(|| bad("the key is not canonical base64"))?;
+    let Some((&found, public)) = raw.split_first().filter(|(k, _)| **k == kind) else {
+        return Err(bad(&format!("the key is not of type 0x{kind:02x}")));
+    };
+    let public: [u8; 32] = public.try_into().map_err(|_| bad("an Ed25519 key has 32 bytes"))?;
+    let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("not an Ed25519 public key"))?;
+    let derived = typed_key_id(name, found, &key);
+    if derived != id {
+        return Err(bad(&format!("the key id {id:08x} does not match the key (it is {derived:08x})")));
+    }
+    Ok((name.to_string(), id, key))
 }
 
 /// Strict standard base64 (RFC 4648 §4, padded, no stray bits).
@@ -294,29 +334,8 @@ impl NoteVerifier {
     /// # Errors
     /// [`NoteError::BadVerifierKey`].
     pub fn parse(vkey: &str) -> Result<NoteVerifier> {
-        let bad = |why: &str| NoteError::BadVerifierKey(format!("{why} (expected <name>+<8 hex>+<base64>)"));
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id), Some(key), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err(bad("not three parts"));
-        };
-        if !is_key_name(name) {
-            return Err(bad("the key name is empty or has a space"));
-        }
-        if id.len() != 8 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(bad("the key id is not 8 lowercase hex digits"));
-        }
-        let id = u32::from_str_radix(id, 16).map_err(|_| bad("the key id is not hex"))?;
-        let raw = decode_base64(key).ok_or_else(|| bad("the key is not canonical base64"))?;
-        let [ED25519_TYPE, public @ ..] = raw.as_slice() else {
-            return Err(bad("the key is not of type 0x01 (Ed25519)"));
-        };
-        let public: [u8; 32] = public.try_into().map_err(|_| bad("an Ed25519 key has 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("not an Ed25519 public key"))?;
-        let verifier = NoteVerifier::new(name, key)?;
-        if verifier.key_id != id {
-            return Err(bad(&format!("the key id {id:08x} does not match the key (it is {:08x})", verifier.key_id)));
-        }
-        Ok(verifier)
+        let (name, key_id, key) = parse_vkey(vkey, ED25519_TYPE, "")?;
+        Ok(NoteVerifier { name, key_id, key })
     }
 
     /// The key name.

@@ -10,9 +10,8 @@
 use std::fmt;
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use sha2::{Digest as _, Sha256};
 
-use super::{Note, NoteError, NoteSignature, Result, decode_base64, encode_base64, is_key_name};
+use super::{Note, NoteError, NoteSignature, Result, encode_base64, is_key_name};
 
 /// Signature type of Ed25519 cosignatures (cosignature/v1).
 pub const COSIGNATURE_TYPE: u8 = 0x04;
@@ -20,13 +19,7 @@ pub const COSIGNATURE_TYPE: u8 = 0x04;
 pub const COSIGNATURE_HEADER: &str = "cosignature/v1";
 
 fn cosigner_key_id(name: &str, key: &VerifyingKey) -> u32 {
-    let mut hasher = Sha256::new();
-    hasher.update(name.as_bytes());
-    hasher.update(b"\n");
-    hasher.update([COSIGNATURE_TYPE]);
-    hasher.update(key.as_bytes());
-    let digest: [u8; 32] = hasher.finalize().into();
-    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+    super::typed_key_id(name, COSIGNATURE_TYPE, key)
 }
 
 fn message(timestamp: u64, text: &str) -> Vec<u8> {
@@ -105,30 +98,8 @@ impl CosignatureVerifier {
     /// # Errors
     /// [`NoteError::BadVerifierKey`].
     pub fn parse(vkey: &str) -> Result<CosignatureVerifier> {
-        let bad =
-            |why: &str| NoteError::BadVerifierKey(format!("witness key: {why} (expected <name>+<8 hex>+<base64>)"));
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id), Some(key), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err(bad("not three parts"));
-        };
-        if !is_key_name(name) {
-            return Err(bad("the key name is empty or has a space"));
-        }
-        if id.len() != 8 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(bad("the key id is not 8 lowercase hex digits"));
-        }
-        let id = u32::from_str_radix(id, 16).map_err(|_| bad("the key id is not hex"))?;
-        let raw = decode_base64(key).ok_or_else(|| bad("the key is not canonical base64"))?;
-        let [COSIGNATURE_TYPE, public @ ..] = raw.as_slice() else {
-            return Err(bad("the key is not of type 0x04 (Ed25519 cosignature/v1)"));
-        };
-        let public: [u8; 32] = public.try_into().map_err(|_| bad("an Ed25519 key has 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("not an Ed25519 public key"))?;
-        let key_id = cosigner_key_id(name, &key);
-        if key_id != id {
-            return Err(bad(&format!("the key id {id:08x} does not match the key (it is {key_id:08x})")));
-        }
-        Ok(CosignatureVerifier { name: name.into(), key_id, key })
+        let (name, key_id, key) = super::parse_vkey(vkey, COSIGNATURE_TYPE, "witness key: ")?;
+        Ok(CosignatureVerifier { name, key_id, key })
     }
 
     /// The witness's name.
