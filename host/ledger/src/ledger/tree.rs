@@ -92,12 +92,21 @@ pub fn origin(dir: &Dir, path: &Path, create: bool) -> Result<String> {
 /// The origin line of the newest note in `log-checkpoints/`, if any.
 pub(crate) fn newest_note_origin(dir: &Dir) -> Option<String> {
     let notes = dir.open_dir(LOG_CHECKPOINTS_DIR).ok()?;
-    let newest = notes.entries().ok()?.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok()).max()?;
-    let file = crate::store::open_regular(&notes, newest.to_string()).ok()?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, crate::note::MAX_NOTE_BYTES as u64), &mut bytes).ok()?;
-    let note = Note::parse(&bytes).ok()?;
+    let file = crate::store::open_regular(&notes, newest_size(&notes)?.to_string()).ok()?;
+    let note = Note::parse(&read_note_bytes(file).ok()?).ok()?;
     note.text().lines().next().filter(|o| crate::note::is_key_name(o)).map(str::to_string)
+}
+
+/// The tree size of the newest note in `log-checkpoints/` (opened as `notes`).
+fn newest_size(notes: &Dir) -> Option<u64> {
+    notes.entries().ok()?.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok()).max()
+}
+
+/// Reads an opened note file, at most [`crate::note::MAX_NOTE_BYTES`].
+fn read_note_bytes(file: cap_std::fs::File) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, crate::note::MAX_NOTE_BYTES as u64), &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Writes `name` in `dir` durably and atomically (temporary file, fsync, rename,
@@ -176,27 +185,11 @@ impl Tree {
 /// recording a note and replacing it left an older one there).
 fn sync_latest(dir: &Dir, path: &Path) -> Result<()> {
     let Ok(notes) = dir.open_dir(LOG_CHECKPOINTS_DIR) else { return Ok(()) };
-    let Some(newest) = notes
-        .entries()
-        .ok()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
-        .max()
-    else {
-        return Ok(());
-    };
-    let Ok(mut file) = crate::store::open_regular(&notes, newest.to_string()) else { return Ok(()) };
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, crate::note::MAX_NOTE_BYTES as u64), &mut bytes)
-        .map_err(io(path, "read the newest checkpoint note"))?;
+    let Some(newest) = newest_size(&notes) else { return Ok(()) };
+    let Ok(file) = crate::store::open_regular(&notes, newest.to_string()) else { return Ok(()) };
+    let bytes = read_note_bytes(file).map_err(io(path, "read the newest checkpoint note"))?;
     let tiles = dir.open_dir(TILES_DIR).map_err(io(path, "open tiles"))?;
-    let current = crate::store::open_regular(&tiles, LATEST_CHECKPOINT).ok().and_then(|mut f| {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::Read::take(&mut f, crate::note::MAX_NOTE_BYTES as u64), &mut b)
-            .ok()?;
-        Some(b)
-    });
+    let current = crate::store::open_regular(&tiles, LATEST_CHECKPOINT).ok().and_then(|f| read_note_bytes(f).ok());
     if current.as_deref() != Some(&bytes[..]) {
         write_atomic(&tiles, LATEST_CHECKPOINT, &bytes).map_err(io(path, "write tiles/checkpoint"))?;
     }

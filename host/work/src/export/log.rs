@@ -93,8 +93,7 @@ pub(super) type Head = (u64, Option<String>, String);
 /// The incident index of the tree of the first `size` receipts.
 fn index_at(heads: &[Head], size: u64) -> IncidentIndex {
     let mut last = std::collections::HashMap::new();
-    for (seq, id, hash) in heads.iter().take_while(|(seq, _, _)| *seq <= size) {
-        let _ = seq;
+    for (_, id, hash) in heads.iter().take_while(|(seq, _, _)| *seq <= size) {
         if let Some(id) = id {
             last.insert(id.clone(), hash.clone());
         }
